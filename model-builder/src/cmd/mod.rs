@@ -1,0 +1,2 @@
+//! Subcommands of the model builder, one module each.
+pub mod version;

@@ -1,0 +1,7 @@
+//! `model-builder version`.
+
+/// Prints the builder's version.
+pub fn run() -> anyhow::Result<()> {
+    println!("model-builder {}", env!("CARGO_PKG_VERSION"));
+    Ok(())
+}
