@@ -54,11 +54,17 @@ pub struct Anchor {
     pub position: Position,
 }
 
-/// The handlers an observer registers with the rewriter (same shape as lol_html's settings).
-pub type Handlers = Vec<(
+/// One `(selector, handlers)` pair, the shape lol_html's settings take.
+pub type Handler = (
     std::borrow::Cow<'static, Selector>,
     ElementContentHandlers<'static>,
-)>;
+);
+
+/// The handlers an observer registers with the rewriter.
+pub type Handlers = Vec<Handler>;
+
+/// Shared slot for the insertion offset, filled by the anchor handler.
+type Offset = Rc<Cell<Option<usize>>>;
 
 /// What the caller decided to insert.
 #[derive(Debug)]
@@ -70,11 +76,11 @@ enum Decision {
 
 /// Streams origin bytes through, inserting at most one block at the anchor.
 pub struct Injector {
-    rewriter: Option<HtmlRewriter<'static, Box<dyn FnMut(&[u8])>>>,
+    rewriter: Option<HtmlRewriter<'static, ByteCounter>>,
     /// Absolute count of input bytes lol_html has finished with.
     processed: Rc<Cell<usize>>,
     /// Absolute offset where the block goes, once the anchor has been seen.
-    insert_at: Rc<Cell<Option<usize>>>,
+    insert_at: Offset,
     /// Origin bytes received but not yet forwarded; `pending[0]` is at offset `forwarded`.
     pending: Vec<u8>,
     forwarded: usize,
@@ -82,6 +88,15 @@ pub struct Injector {
     inserted: bool,
     hold_limit: usize,
     failure: Rc<RefCell<Option<String>>>,
+}
+
+/// Output sink that only counts: lol_html's output is never sent, only measured.
+struct ByteCounter(Rc<Cell<usize>>);
+
+impl lol_html::OutputSink for ByteCounter {
+    fn handle_chunk(&mut self, chunk: &[u8]) {
+        self.0.set(self.0.get() + chunk.len());
+    }
 }
 
 /// Default cap on bytes held back after the insertion point while waiting for a decision.
@@ -95,7 +110,7 @@ impl Injector {
     /// (e.g. the order sniffer's). An invalid anchor selector disables injection.
     pub fn new(anchor: &Anchor, observers: Handlers, hold_limit: usize) -> Self {
         let processed = Rc::new(Cell::new(0usize));
-        let insert_at: Rc<Cell<Option<usize>>> = Rc::new(Cell::new(None));
+        let insert_at: Offset = Rc::new(Cell::new(None));
         let failure = Rc::new(RefCell::new(None));
         let mut handlers = observers;
         match anchor_handler(anchor, &insert_at) {
@@ -108,9 +123,7 @@ impl Injector {
         let settings = handlers
             .into_iter()
             .fold(settings, |s, h| s.append_element_content_handler(h));
-        let counter = processed.clone();
-        let sink: Box<dyn FnMut(&[u8])> =
-            Box::new(move |chunk: &[u8]| counter.set(counter.get() + chunk.len()));
+        let sink = ByteCounter(processed.clone());
         let disabled = failure.borrow().is_some();
         Injector {
             rewriter: (!disabled).then(|| HtmlRewriter::new(settings, sink)),
@@ -244,16 +257,7 @@ impl Injector {
 }
 
 /// Builds the read-only handler that records the insertion offset.
-fn anchor_handler(
-    anchor: &Anchor,
-    insert_at: &Rc<Cell<Option<usize>>>,
-) -> Result<
-    (
-        std::borrow::Cow<'static, Selector>,
-        ElementContentHandlers<'static>,
-    ),
-    String,
-> {
+fn anchor_handler(anchor: &Anchor, insert_at: &Offset) -> Result<Handler, String> {
     let (selector, position) = match &anchor.selector {
         Some(s) => (s.as_str(), anchor.position),
         None => ("body", Position::Append),

@@ -27,8 +27,14 @@ fn upstream_request(req: &Request, env: &Env) -> Result<Request> {
 
 /// The worker's fetch handler: proxy to the origin and stream the response back unchanged.
 #[event(fetch)]
-pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     console_error_panic_hook::set_once();
+    // If this worker throws before it has answered, the runtime sends the request
+    // to the origin as if the worker were not there: checkout never breaks.
+    ctx.pass_through_on_exception();
+    if req.path() == "/__upsell/health" {
+        return Response::ok("ok");
+    }
     let upstream = upstream_request(&req, &env)?;
     Fetch::Request(upstream).send().await
 }

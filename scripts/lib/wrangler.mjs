@@ -1,6 +1,7 @@
 // Starts `wrangler dev --local` (workerd, local KV and D1) in its own process
 // group and stops the whole group, so no workerd child outlives a test or demo.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,10 +29,14 @@ async function waitForPort(port, child, logs, timeoutMs) {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early (${child.exitCode}):\n${logs.join('')}`);
     const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); r(true); });
-      s.once('error', () => r(false));
+      const req = http.get({ host: '127.0.0.1', port, path: '/__upsell/health', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => r(res.statusCode === 200));
+      });
+      req.once('error', () => r(false));
+      req.setTimeout(2000, () => req.destroy());
     });
-    if (ok && logs.join('').includes('Ready on')) return;
+    if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`wrangler dev not ready on ${port} after ${timeoutMs} ms:\n${logs.join('')}`);
