@@ -11,6 +11,7 @@
 
 pub mod inject;
 pub mod origin;
+pub mod render;
 
 #[cfg(target_arch = "wasm32")]
 pub mod worker_glue;
