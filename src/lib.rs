@@ -10,6 +10,8 @@
 #![warn(missing_docs)]
 
 pub mod origin;
+pub mod rank;
+pub mod table;
 
 #[cfg(target_arch = "wasm32")]
 pub mod worker_glue;
