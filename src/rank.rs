@@ -4,7 +4,7 @@
 //! [`rank`], so what is evaluated is what is served.
 use serde::{Deserialize, Serialize};
 
-use crate::table::{Facts, Neighbour};
+use crate::table::{Facts, Neighbour, NeighbourShard};
 
 /// What the ranking maximises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -97,6 +97,29 @@ pub struct Offer {
     pub together: u32,
     /// Evidence: lift of that pair.
     pub lift: f32,
+}
+
+/// The lists of an order's SKUs: `shard_for(sku)` returns the decoded shard
+/// holding that SKU (if it was read); SKUs without a list are skipped.
+pub fn lists_for<'a>(
+    facts: &Facts,
+    order_skus: &[&str],
+    shard_for: impl Fn(&str) -> Option<&'a NeighbourShard>,
+) -> Vec<QueryList<'a>> {
+    let mut out = Vec::with_capacity(order_skus.len());
+    for (k, sku) in order_skus.iter().enumerate() {
+        if order_skus[..k].contains(sku) {
+            continue;
+        }
+        if let Some((neighbours, fallback)) = shard_for(sku).and_then(|s| s.entry(sku)) {
+            out.push(QueryList {
+                sku: facts.id(sku),
+                neighbours,
+                fallback,
+            });
+        }
+    }
+    out
 }
 
 /// Sums the lists' scores per neighbour, drops `exclude`, best first (ties by id).

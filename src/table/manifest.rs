@@ -112,3 +112,36 @@ mod tests {
         assert!(back.is_supported());
     }
 }
+
+/// The key-safe form of a brand or region name: lowercase ASCII letters and
+/// digits, other runs of characters become one `-` (`"United Kingdom"` →
+/// `"united-kingdom"`). The builder names tables with it; the edge looks
+/// manifests up with it.
+pub fn slug(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push_str("default");
+    }
+    out
+}
+
+#[cfg(test)]
+mod slug_tests {
+    #[test]
+    fn slugs() {
+        assert_eq!(super::slug("United Kingdom"), "united-kingdom");
+        assert_eq!(super::slug("  EIRE "), "eire");
+        assert_eq!(super::slug("Channel  Islands/"), "channel-islands");
+        assert_eq!(super::slug("??"), "default");
+    }
+}

@@ -25,7 +25,7 @@ pub use catalog::{decode_catalog, encode_catalog, CatalogEntry, CatalogShard};
 pub use codec::FORMAT_VERSION;
 pub use error::TableError;
 pub use facts::{decode_facts, encode_facts, Facts, SkuFacts};
-pub use manifest::{Manifest, ManifestKey};
+pub use manifest::{slug, Manifest, ManifestKey};
 pub use neighbours::{
     decode_neighbours, encode_neighbours, Neighbour, NeighbourList, NeighbourShard,
 };
