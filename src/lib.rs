@@ -11,7 +11,7 @@
 
 pub mod inject;
 pub mod origin;
+pub mod rank;
 pub mod render;
-
-#[cfg(target_arch = "wasm32")]
+pub mod table;
 pub mod worker_glue;

@@ -3,6 +3,9 @@
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod ingest;
+mod model;
+mod serve;
 
 /// Command-line interface of the model builder.
 #[derive(Parser)]
@@ -17,12 +20,21 @@ struct Cli {
 enum Command {
     /// Print the crate version and the table format version.
     Version,
+    /// Build the neighbour tables from orders (and a catalog).
+    Build(cmd::build::Args),
+    /// Rank offers for JSON Lines queries from a built table.
+    Recommend(cmd::recommend::Args),
+    /// Measure offer quality with the evaluation protocol.
+    Evaluate(cmd::evaluate::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Version => cmd::version::run(),
+        Command::Build(a) => cmd::build::run(a),
+        Command::Recommend(a) => cmd::recommend::run(a),
+        Command::Evaluate(a) => cmd::evaluate::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

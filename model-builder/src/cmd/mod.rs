@@ -1,2 +1,6 @@
 //! Subcommands of the model builder, one module each.
+pub mod build;
+pub mod evaluate;
+pub mod model_args;
+pub mod recommend;
 pub mod version;
