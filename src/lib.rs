@@ -14,4 +14,6 @@ pub mod origin;
 pub mod rank;
 pub mod render;
 pub mod table;
+
+#[cfg(target_arch = "wasm32")]
 pub mod worker_glue;
