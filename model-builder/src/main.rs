@@ -17,12 +17,15 @@ struct Cli {
 enum Command {
     /// Print the crate version and the table format version.
     Version,
+    /// Print what the worker would extract from a saved confirmation page.
+    Page(cmd::page::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Version => cmd::version::run(),
+        Command::Page(args) => cmd::page::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -85,18 +85,19 @@ const ITEM_LIST_FIELDS: &[&str] = &["line_items", "lineItems", "items", "product
 /// Limit on how deep the recognisers walk into a value.
 const WALK_DEPTH: usize = 16;
 
-/// Reads purchase payloads out of one literal found in script number
-/// `script_no`. Analytics.js plugin calls are accumulated in `ga`.
+/// Reads purchase payloads out of one literal found in the script described
+/// by `place` (e.g. `<script> #3`). Analytics.js plugin calls are
+/// accumulated in `ga`.
 pub fn payloads(
     found: &Found,
-    script_no: usize,
+    place: &str,
     cfg: &ExtractConfig,
     ga: &mut GaEcommerce,
 ) -> Vec<Payload> {
     let mut out = Vec::new();
     match found {
         Found::Call { callee, args } => {
-            let how = format!("{callee}() in <script> #{script_no}");
+            let how = format!("{callee}() in {place}");
             let last = callee.rsplit('.').next().unwrap_or("");
             let first = args.first().and_then(JsValue::as_str).unwrap_or("");
             if first == "event" {
@@ -135,7 +136,7 @@ pub fn payloads(
             }
         }
         Found::Assign { target, value } => {
-            let how = format!("{target} = in <script> #{script_no}");
+            let how = format!("{target} = in {place}");
             let generic = if target.ends_with("Shopify.checkout") {
                 "shopify-checkout"
             } else {
@@ -144,7 +145,7 @@ pub fn payloads(
             walk(value, 0, generic, &how, cfg, &mut out);
         }
         Found::Json(value) => {
-            let how = format!("JSON <script> #{script_no}");
+            let how = format!("JSON in {place}");
             walk(value, 0, "order-object", &how, cfg, &mut out);
         }
     }
@@ -490,7 +491,7 @@ mod tests {
         let mut ga = GaEcommerce::default();
         let mut out = Vec::new();
         for f in scan(js, ScriptKind::JavaScript) {
-            out.extend(payloads(&f, 1, cfg, &mut ga));
+            out.extend(payloads(&f, "<script> #1", cfg, &mut ga));
         }
         out.extend(ga.payloads().cloned());
         out

@@ -182,6 +182,7 @@ impl ExtractConfig {
             // increment id (customer-facing) is what GA/GTM report; the entity
             // id in the link is internal.
             "magento2" => ExtractConfig {
+                order_id_from: strings(&["magento-ga", "ua-enhanced", "ga4", "markup", "analytics"]),
                 order_id_selectors: vec![
                     SelectorRule::text(".checkout-success a.order-number strong"),
                     SelectorRule::text(".checkout-success p > span"),

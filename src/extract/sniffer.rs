@@ -27,6 +27,8 @@ struct ScriptState {
     /// Body of the script being read, if it is being kept.
     body: Option<String>,
     kind: Option<ScriptKind>,
+    /// The `type` attribute of the script being read.
+    ty: Option<String>,
     overflow: bool,
     payloads: Vec<Payload>,
     ga: GaEcommerce,
@@ -77,11 +79,13 @@ impl OrderSniffer {
             move |el: &mut Element| {
                 let mut st = st.borrow_mut();
                 st.count += 1;
-                let kind = ScriptKind::from_type(el.get_attribute("type").as_deref());
+                let ty = el.get_attribute("type");
+                let kind = ScriptKind::from_type(ty.as_deref());
                 let external = el.get_attribute("src").is_some_and(|s| !s.trim().is_empty());
                 let keep = !external && kind != ScriptKind::Ignored && st.count <= MAX_SCRIPTS;
                 st.body = keep.then(String::new);
                 st.kind = Some(kind);
+                st.ty = ty.map(|t| t.chars().take(40).collect());
                 st.overflow = false;
                 Ok(())
             }
@@ -101,10 +105,13 @@ impl OrderSniffer {
                 }
                 if t.last_in_text_node() {
                     if let (Some(body), Some(kind)) = (st.body.take(), st.kind) {
-                        let no = st.count;
                         let st = &mut *st;
+                        let place = match &st.ty {
+                            Some(ty) => format!("<script type=\"{ty}\"> #{}", st.count),
+                            None => format!("<script> #{}", st.count),
+                        };
                         for found in script::scan(&body, kind) {
-                            let found = analytics::payloads(&found, no, &cfg, &mut st.ga);
+                            let found = analytics::payloads(&found, &place, &cfg, &mut st.ga);
                             let room = MAX_PAYLOADS.saturating_sub(st.payloads.len());
                             st.payloads.extend(found.into_iter().take(room));
                         }
