@@ -114,7 +114,7 @@ pub fn payloads(
                 ga.call(first, &args[1..], &how, cfg);
                 return out;
             }
-            if last == "renderOrderConfirmationPage" {
+            if last == "renderOrderConfirmation" || last == "renderOrderConfirmationPage" {
                 if let Some(id) = args
                     .first()
                     .and_then(|a| a.get("orderId"))

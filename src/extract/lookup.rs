@@ -34,7 +34,9 @@ fn default_timeout() -> u32 {
 }
 
 /// Dotted paths into the lookup response (`data.order.items`; numeric
-/// segments index arrays). Item paths are relative to each item.
+/// segments index arrays). Item paths are relative to each item. An empty
+/// `items` path means the response itself is the item array; an empty path
+/// for a scalar field means the response does not carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ResponseMap {
@@ -108,8 +110,8 @@ impl LookupConfig {
         if self.secret.is_empty() {
             return Err(("secret".into(), "must name a worker secret".into()));
         }
-        if self.response.items.is_empty() || self.response.sku.is_empty() {
-            return Err(("response".into(), "items and sku paths must be set".into()));
+        if self.response.sku.is_empty() {
+            return Err(("response.sku".into(), "the SKU path must be set".into()));
         }
         Ok(())
     }
@@ -141,6 +143,13 @@ impl LookupConfig {
         })?;
         let root = JsValue::from(&json);
         let r = &self.response;
+        let scalar = |path: &str| {
+            if path.is_empty() {
+                None
+            } else {
+                get_path(&root, path)
+            }
+        };
         let items_v = get_path(&root, &r.items)
             .and_then(JsValue::as_array)
             .ok_or_else(|| LookupError {
@@ -160,18 +169,18 @@ impl LookupConfig {
         }
         let source = format!("lookup {}", self.url);
         let mut order = ExtractedOrder::default();
-        order.order_id = get_path(&root, &r.order_id).and_then(JsValue::as_id);
+        order.order_id = scalar(&r.order_id).and_then(JsValue::as_id);
         if order.order_id.is_some() {
             order.sources.order_id = Some(source.clone());
         }
         order.set_items(items, &source);
-        order.currency = get_path(&root, &r.currency)
+        order.currency = scalar(&r.currency)
             .and_then(JsValue::as_id)
             .filter(|c| c.len() <= 8);
         if order.currency.is_some() {
             order.sources.currency = Some(source.clone());
         }
-        order.total = get_path(&root, &r.total).and_then(JsValue::as_f64);
+        order.total = scalar(&r.total).and_then(JsValue::as_f64);
         if order.total.is_some() {
             order.sources.total = Some(source);
         }
