@@ -234,7 +234,6 @@ impl ExtractConfig {
             // analytics.js ecommerce plugin (ecommerce:addItem carries `sku`).
             "solidus" => ExtractConfig {
                 order_id_selectors: vec![SelectorRule::text("#order_summary legend").after("Order")],
-                sku_selectors: vec![SelectorRule::text("#line-items .item-sku")],
                 ..base
             },
             // Thank-you page; the GTM enhanced-ecommerce plugin pushes the
