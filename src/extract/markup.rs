@@ -13,6 +13,8 @@ use super::Candidate;
 
 /// Longest element text buffered for one rule match.
 const MAX_CAPTURE: usize = 1024;
+/// Most matched elements awaiting their end tag, per rule.
+const MAX_OPEN: usize = 64;
 /// Most values kept per field, whatever the page holds.
 const MAX_HITS: usize = 500;
 
@@ -87,7 +89,15 @@ pub fn handlers(rules: &[SelectorRule], field: Field, hits: &Rc<RefCell<MarkupHi
                 if !el.can_have_content() {
                     return Ok(());
                 }
-                open.borrow_mut().push(String::new());
+                {
+                    let mut open = open.borrow_mut();
+                    // End tags of implicitly closed elements never fire;
+                    // keep the stack bounded.
+                    if open.len() >= MAX_OPEN {
+                        open.remove(0);
+                    }
+                    open.push(String::new());
+                }
                 let (open, rule, hits, source) = (open.clone(), rule.clone(), hits.clone(), source.clone());
                 let on_end = move |_: &mut EndTag| {
                     if let Some(text) = open.borrow_mut().pop() {

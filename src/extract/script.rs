@@ -110,8 +110,9 @@ fn scan_js(body: &str) -> Vec<Found> {
                 let j = jsvalue::skip_ws(s, end);
                 let last_seg = path.rsplit('.').next().unwrap_or("");
                 if s.get(j) == Some(&b'(') && !NOT_CALLS.contains(&last_seg) {
-                    if let Ok((args, after)) = jsvalue::parse_args_at(body, j + 1) {
-                        budget = budget.saturating_sub(after - j);
+                    let parsed = jsvalue::parse_args_at(body, j + 1);
+                    budget = budget.saturating_sub(consumed(&parsed, j));
+                    if let Ok((args, _)) = parsed {
                         if args
                             .iter()
                             .any(|a| matches!(a, JsValue::Object(_) | JsValue::Array(_)))
@@ -126,8 +127,9 @@ fn scan_js(body: &str) -> Vec<Found> {
                     i = j + 1;
                     last_sig = b'(';
                 } else if s.get(j) == Some(&b'=') && !matches!(s.get(j + 1), Some(b'=' | b'>')) {
-                    if let Ok((value, after)) = jsvalue::parse_value_at(body, j + 1) {
-                        budget = budget.saturating_sub(after - j);
+                    let parsed = jsvalue::parse_value_at(body, j + 1);
+                    budget = budget.saturating_sub(consumed(&parsed, j));
+                    if let Ok((value, _)) = parsed {
                         if matches!(value, JsValue::Object(_) | JsValue::Array(_)) {
                             out.push(Found::Assign {
                                 target: path.to_string(),
@@ -155,6 +157,16 @@ fn scan_js(body: &str) -> Vec<Found> {
         }
     }
     out
+}
+
+/// Bytes the literal parser went through from `start`, whether it succeeded
+/// or not (failures count too, or nested unterminated calls go quadratic).
+fn consumed<T>(parsed: &Result<(T, usize), jsvalue::ParseError>, start: usize) -> usize {
+    let end = match parsed {
+        Ok((_, end)) => *end,
+        Err(e) => e.offset,
+    };
+    end.saturating_sub(start).max(1)
 }
 
 /// Reads a dotted identifier path at `i` (`window.dataLayer.push`,
