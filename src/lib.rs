@@ -9,6 +9,7 @@
 //! truncate → encode → publish, sharing this crate's table codec and config.
 #![warn(missing_docs)]
 
+pub mod extract;
 pub mod inject;
 pub mod origin;
 pub mod rank;

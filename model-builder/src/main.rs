@@ -26,6 +26,8 @@ enum Command {
     Recommend(cmd::recommend::Args),
     /// Measure offer quality with the evaluation protocol.
     Evaluate(cmd::evaluate::Args),
+    /// Print what the worker would extract from a saved confirmation page.
+    Page(cmd::page::Args),
 }
 
 fn main() {
@@ -35,6 +37,7 @@ fn main() {
         Command::Build(a) => cmd::build::run(a),
         Command::Recommend(a) => cmd::recommend::run(a),
         Command::Evaluate(a) => cmd::evaluate::run(a),
+        Command::Page(args) => cmd::page::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -4,3 +4,4 @@ pub mod evaluate;
 pub mod model_args;
 pub mod recommend;
 pub mod version;
+pub mod page;
