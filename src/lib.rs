@@ -9,7 +9,9 @@
 //! truncate → encode → publish, sharing this crate's table codec and config.
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod origin;
+pub mod route;
 
 #[cfg(target_arch = "wasm32")]
 pub mod worker_glue;
