@@ -29,3 +29,5 @@ pub use validate::{
     check_cart_template, check_host, check_path_pattern, check_settings, hosts_overlap, region_set,
     validate, CART_PLACEHOLDERS,
 };
+#[cfg(test)]
+mod tests;

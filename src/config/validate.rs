@@ -57,13 +57,14 @@ pub fn validate(set: &ConfigSet, now_unix: i64) -> Vec<ConfigError> {
                 Ok(()) => hosts.push((h.clone(), brand.clone(), &b.base)),
             }
         }
+        let cleaned: std::collections::BTreeMap<&String, Layer> = b
+            .regions
+            .iter()
+            .map(|(r, l)| (r, clean_layer(l, &mut errors)))
+            .collect();
         for region in &regions {
-            let cleaned = b
-                .regions
-                .get(region)
-                .map(|l| clean_layer(l, &mut BTreeSet::new()));
             let mut layers = vec![&platform, &base];
-            if let Some(c) = &cleaned {
+            if let Some(c) = cleaned.get(region) {
                 layers.push(c);
             }
             let eff = match merge(&layers) {
