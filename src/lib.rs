@@ -9,11 +9,13 @@
 //! truncate → encode → publish, sharing this crate's table codec and config.
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod extract;
 pub mod inject;
 pub mod origin;
 pub mod rank;
 pub mod render;
+pub mod route;
 pub mod table;
 
 #[cfg(target_arch = "wasm32")]

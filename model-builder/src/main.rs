@@ -6,6 +6,8 @@ mod cmd;
 mod ingest;
 mod model;
 mod serve;
+mod config_files;
+mod publish;
 
 /// Command-line interface of the model builder.
 #[derive(Parser)]
@@ -28,6 +30,10 @@ enum Command {
     Evaluate(cmd::evaluate::Args),
     /// Print what the worker would extract from a saved confirmation page.
     Page(cmd::page::Args),
+    /// Validate, show or compile the brand × region configuration.
+    Config(cmd::config::Args),
+    /// Publish built tables and configuration to Workers KV (verify, then switch; rollback; gc).
+    Publish(cmd::publish::Args),
 }
 
 fn main() {
@@ -38,6 +44,8 @@ fn main() {
         Command::Recommend(a) => cmd::recommend::run(a),
         Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Page(args) => cmd::page::run(args),
+        Command::Config(args) => cmd::config::run(args),
+        Command::Publish(args) => cmd::publish::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

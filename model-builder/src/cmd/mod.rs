@@ -3,5 +3,7 @@ pub mod build;
 pub mod evaluate;
 pub mod model_args;
 pub mod recommend;
+pub mod config;
+pub mod publish;
 pub mod version;
 pub mod page;
