@@ -9,7 +9,10 @@
 //! truncate → encode → publish, sharing this crate's table codec and config.
 #![warn(missing_docs)]
 
+pub mod assign;
+pub mod events;
 pub mod origin;
+pub mod token;
 
 #[cfg(target_arch = "wasm32")]
 pub mod worker_glue;
