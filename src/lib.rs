@@ -10,8 +10,11 @@
 #![warn(missing_docs)]
 
 pub mod assign;
+pub mod csv;
 pub mod events;
 pub mod origin;
+pub mod report;
+pub mod stats;
 pub mod token;
 
 #[cfg(target_arch = "wasm32")]
