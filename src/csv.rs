@@ -67,7 +67,10 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Vec<String>)>, CsvError> {
                 any = true;
             }
             '"' => {
-                return Err(CsvError { line, reason: "stray quote inside a field".into() });
+                return Err(CsvError {
+                    line,
+                    reason: "stray quote inside a field".into(),
+                });
             }
             ',' => {
                 fields.push(std::mem::take(&mut field));
@@ -86,7 +89,10 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Vec<String>)>, CsvError> {
                 start_line = line;
             }
             _ if after_quote => {
-                return Err(CsvError { line, reason: "text after a closing quote".into() });
+                return Err(CsvError {
+                    line,
+                    reason: "text after a closing quote".into(),
+                });
             }
             _ => {
                 field.push(c);
@@ -95,7 +101,10 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Vec<String>)>, CsvError> {
         }
     }
     if in_quotes {
-        return Err(CsvError { line: start_line, reason: "unterminated quoted field".into() });
+        return Err(CsvError {
+            line: start_line,
+            reason: "unterminated quoted field".into(),
+        });
     }
     if any || !field.is_empty() {
         fields.push(field);
@@ -119,7 +128,10 @@ mod tests {
             write_row(&mut out, r);
         }
         let parsed = parse(&out).unwrap();
-        assert_eq!(parsed.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), rows);
+        assert_eq!(
+            parsed.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+            rows
+        );
         assert_eq!(parsed[0].0, 1);
         assert_eq!(parsed[1].0, 2);
     }

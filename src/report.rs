@@ -342,6 +342,8 @@ pub struct Criterion {
     pub threshold: f64,
     /// Observed value (None when it cannot be computed yet).
     pub observed: Option<f64>,
+    /// For the lift criterion: the `1 − alpha` Newcombe interval of ai − curated attach rate.
+    pub interval: Option<Interval>,
     /// Outcome.
     pub verdict: Verdict,
 }
@@ -404,8 +406,17 @@ fn revenue_sample(t: &ArmTotals) -> MeanSample {
 }
 
 fn compare(a: &ArmTotals, b: &ArmTotals, control: Arm, z: f64, alpha: f64) -> Comparison {
-    let diff = newcombe_diff(a.converted_orders, a.orders, b.converted_orders, b.orders, z);
-    let rel = match (ratio(a.converted_orders as f64, a.orders), ratio(b.converted_orders as f64, b.orders)) {
+    let diff = newcombe_diff(
+        a.converted_orders,
+        a.orders,
+        b.converted_orders,
+        b.orders,
+        z,
+    );
+    let rel = match (
+        ratio(a.converted_orders as f64, a.orders),
+        ratio(b.converted_orders as f64, b.orders),
+    ) {
         (Some(pa), Some(pb)) if pb > 0.0 => Some(pa / pb - 1.0),
         _ => None,
     };
@@ -440,7 +451,13 @@ pub fn judge(
         (true, false) => Verdict::NotMet,
     };
     let z = normal_quantile(1.0 - thresholds.alpha / 2.0);
-    let diff = newcombe_diff(ai.converted_orders, ai.orders, cur.converted_orders, cur.orders, z);
+    let diff = newcombe_diff(
+        ai.converted_orders,
+        ai.orders,
+        cur.converted_orders,
+        cur.orders,
+        z,
+    );
     let p_ai = ratio(ai.converted_orders as f64, ai.orders);
     let p_cur = ratio(cur.converted_orders as f64, cur.orders);
     let rel = match (p_ai, p_cur) {
@@ -456,24 +473,32 @@ pub fn judge(
             name: "min_sample".into(),
             threshold: thresholds.min_sample as f64,
             observed: Some(sample as f64),
-            verdict: if enough { Verdict::Met } else { Verdict::NotEnoughData },
+            interval: None,
+            verdict: if enough {
+                Verdict::Met
+            } else {
+                Verdict::NotEnoughData
+            },
         },
         Criterion {
             name: "min_conversion_lift".into(),
             threshold: thresholds.min_conversion_lift,
             observed: rel,
+            interval: diff,
             verdict: gate(lift_met),
         },
         Criterion {
             name: "min_attach_rate".into(),
             threshold: thresholds.min_attach_rate,
             observed: p_ai,
+            interval: None,
             verdict: gate(p_ai.is_some_and(|p| p >= thresholds.min_attach_rate)),
         },
         Criterion {
             name: "min_revenue_per_1000".into(),
             threshold: thresholds.min_revenue_per_1000,
             observed: rev,
+            interval: None,
             verdict: gate(rev.is_some_and(|r| r >= thresholds.min_revenue_per_1000)),
         },
     ];
@@ -535,40 +560,91 @@ impl Report {
         let exp = self.filter.experiment.as_str();
         csv::write_row(
             &mut out,
-            &["experiment", "section", "subject", "metric", "value", "ci_low", "ci_high"],
+            &[
+                "experiment",
+                "section",
+                "subject",
+                "metric",
+                "value",
+                "ci_low",
+                "ci_high",
+            ],
         );
         let mut lines: Vec<[String; 7]> = Vec::new();
-        let mut row = |section: &str, subject: &str, metric: &str, v: Option<f64>, ci: Option<Interval>| {
-            let (lo, hi) = ci.map_or((None, None), |i| (Some(i.low), Some(i.high)));
-            lines.push([
-                exp.into(),
-                section.into(),
-                subject.into(),
-                metric.into(),
-                num(v),
-                num(lo),
-                num(hi),
-            ]);
-        };
+        let mut row =
+            |section: &str, subject: &str, metric: &str, v: Option<f64>, ci: Option<Interval>| {
+                let (lo, hi) = ci.map_or((None, None), |i| (Some(i.low), Some(i.high)));
+                lines.push([
+                    exp.into(),
+                    section.into(),
+                    subject.into(),
+                    metric.into(),
+                    num(v),
+                    num(lo),
+                    num(hi),
+                ]);
+            };
         for a in &self.arms {
             let s = a.arm.as_str();
             row("arm", s, "orders", Some(a.orders as f64), None);
             row("arm", s, "impressions", Some(a.impressions as f64), None);
-            row("arm", s, "viewed_orders", Some(a.viewed_orders as f64), None);
+            row(
+                "arm",
+                s,
+                "viewed_orders",
+                Some(a.viewed_orders as f64),
+                None,
+            );
             row("arm", s, "clicks", Some(a.clicks as f64), None);
             row("arm", s, "conversions", Some(a.conversions as f64), None);
-            row("arm", s, "converted_orders", Some(a.converted_orders as f64), None);
-            row("arm", s, "attach_rate", a.attach_rate.map(|i| i.estimate), a.attach_rate);
-            row("arm", s, "conversion_per_impression", a.conversion_per_impression, None);
+            row(
+                "arm",
+                s,
+                "converted_orders",
+                Some(a.converted_orders as f64),
+                None,
+            );
+            row(
+                "arm",
+                s,
+                "attach_rate",
+                a.attach_rate.map(|i| i.estimate),
+                a.attach_rate,
+            );
+            row(
+                "arm",
+                s,
+                "conversion_per_impression",
+                a.conversion_per_impression,
+                None,
+            );
             row("arm", s, "upsell_revenue", Some(a.upsell_revenue), None);
-            row("arm", s, "revenue_per_1000_orders", a.revenue_per_1000_orders, None);
+            row(
+                "arm",
+                s,
+                "revenue_per_1000_orders",
+                a.revenue_per_1000_orders,
+                None,
+            );
             row("arm", s, "aov_without_upsell", a.aov_without_upsell, None);
             row("arm", s, "aov_with_upsell", a.aov_with_upsell, None);
         }
         for c in &self.comparisons {
             let s = format!("{}_vs_{}", c.treatment, c.control);
-            row("lift", &s, "attach_rate_diff", c.attach_rate_diff.map(|i| i.estimate), c.attach_rate_diff);
-            row("lift", &s, "attach_rate_relative_lift", c.attach_rate_relative_lift, None);
+            row(
+                "lift",
+                &s,
+                "attach_rate_diff",
+                c.attach_rate_diff.map(|i| i.estimate),
+                c.attach_rate_diff,
+            );
+            row(
+                "lift",
+                &s,
+                "attach_rate_relative_lift",
+                c.attach_rate_relative_lift,
+                None,
+            );
             row(
                 "lift",
                 &s,
@@ -579,16 +655,30 @@ impl Report {
         }
         for c in &self.criteria {
             row("criterion", &c.name, "threshold", Some(c.threshold), None);
-            row("criterion", &c.name, "observed", c.observed, None);
+            row("criterion", &c.name, "observed", c.observed, c.interval);
         }
         for l in &lines {
             csv::write_row(&mut out, l);
         }
         for c in &self.criteria {
-            csv::write_row(&mut out, &[exp, "criterion", &c.name, "verdict", c.verdict.as_str(), "", ""]);
+            csv::write_row(
+                &mut out,
+                &[
+                    exp,
+                    "criterion",
+                    &c.name,
+                    "verdict",
+                    c.verdict.as_str(),
+                    "",
+                    "",
+                ],
+            );
         }
         if let Some(v) = self.verdict {
-            csv::write_row(&mut out, &[exp, "verdict", "experiment", "verdict", v.as_str(), "", ""]);
+            csv::write_row(
+                &mut out,
+                &[exp, "verdict", "experiment", "verdict", v.as_str(), "", ""],
+            );
         }
         out
     }
@@ -614,7 +704,17 @@ impl Report {
         let _ = writeln!(
             s,
             "{:<8} {:>8} {:>8} {:>7} {:>6} {:>8} {:>9} {:>12} {:>10} {:>9} {:>9}",
-            "arm", "orders", "impr", "clicks", "conv", "attach%", "conv/imp", "revenue", "rev/1000", "aov", "aov+up"
+            "arm",
+            "orders",
+            "impr",
+            "clicks",
+            "conv",
+            "attach%",
+            "conv/imp",
+            "revenue",
+            "rev/1000",
+            "aov",
+            "aov+up"
         );
         for a in &self.arms {
             let _ = writeln!(
@@ -727,7 +827,9 @@ pub fn events_csv(events: &[EventRecord]) -> String {
                 }
                 .into(),
                 e.sku.clone().unwrap_or_default(),
-                e.order_value_minor.map(|v| v.to_string()).unwrap_or_default(),
+                e.order_value_minor
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
                 e.currency.clone().unwrap_or_default(),
             ],
         );
@@ -809,8 +911,8 @@ fn parse_export<T: serde::de::DeserializeOwned>(
     };
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| err(e.line(), "", format!("JSON: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| err(e.line(), "", format!("JSON: {e}")))?;
         let mut items: Vec<serde_json::Value> = match value {
             serde_json::Value::Array(a) => a,
             _ => unreachable!("starts with ["),
@@ -828,8 +930,7 @@ fn parse_export<T: serde::de::DeserializeOwned>(
             .into_iter()
             .enumerate()
             .map(|(i, v)| {
-                serde_json::from_value(v)
-                    .map_err(|e| err(0, "", format!("record #{}: {e}", i + 1)))
+                serde_json::from_value(v).map_err(|e| err(0, "", format!("record #{}: {e}", i + 1)))
             })
             .collect();
     }
@@ -858,7 +959,10 @@ fn parse_export<T: serde::de::DeserializeOwned>(
                 format!("{} fields, header has {}", rec.len(), header.len()),
             ));
         }
-        let row = Row { header: &header, rec: &rec };
+        let row = Row {
+            header: &header,
+            rec: &rec,
+        };
         out.push(from_csv(&row).map_err(|(field, reason)| err(line, &field, reason))?);
     }
     Ok(out)
@@ -889,7 +993,8 @@ fn opt_field<'a>(get: &Row<'a>, name: &str) -> Option<&'a str> {
 }
 
 fn parse_num<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, (String, String)> {
-    v.parse().map_err(|_| (name.to_string(), format!("{v:?} is not a valid number")))
+    v.parse()
+        .map_err(|_| (name.to_string(), format!("{v:?} is not a valid number")))
 }
 
 fn parse_arm(v: &str) -> Result<Arm, (String, String)> {
@@ -898,14 +1003,25 @@ fn parse_arm(v: &str) -> Result<Arm, (String, String)> {
 
 /// Parses the events export (CSV or JSON); errors name the file, line and field.
 pub fn parse_events(text: &str, source: &str) -> Result<Vec<EventRecord>, RecordError> {
-    let required = ["ts", "experiment", "brand", "region", "parent_order_id", "arm", "type"];
+    let required = [
+        "ts",
+        "experiment",
+        "brand",
+        "region",
+        "parent_order_id",
+        "arm",
+        "type",
+    ];
     parse_export(text, source, &required, |get| {
         let kind = match field(get, "type")? {
             "served" => RecordKind::Served,
             "impression" => RecordKind::Impression,
             "click" => RecordKind::Click,
             other => {
-                return Err(("type".into(), format!("{other:?} is not served|impression|click")))
+                return Err((
+                    "type".into(),
+                    format!("{other:?} is not served|impression|click"),
+                ))
             }
         };
         Ok(EventRecord {
@@ -967,7 +1083,9 @@ pub fn parse_conversions(text: &str, source: &str) -> Result<Vec<ConversionRecor
             region: opt_field(get, "region").unwrap_or_default().into(),
             model_version: opt_field(get, "model_version").unwrap_or_default().into(),
             status,
-            served_at: opt_field(get, "served_at").map(|v| parse_num("served_at", v)).transpose()?,
+            served_at: opt_field(get, "served_at")
+                .map(|v| parse_num("served_at", v))
+                .transpose()?,
             converted_at,
             updated_at: opt_field(get, "updated_at")
                 .map(|v| parse_num("updated_at", v))
@@ -975,4 +1093,389 @@ pub fn parse_conversions(text: &str, source: &str) -> Result<Vec<ConversionRecor
                 .unwrap_or(converted_at),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assign::{ArmWeights, Experiment, Thresholds};
+
+    const EXP: &str = "exp-fixture";
+
+    /// The fixed dataset that `scripts/report_reference.py` rebuilds in NumPy.
+    fn fixture() -> (Vec<EventRecord>, Vec<ConversionRecord>) {
+        let mut events = Vec::new();
+        let mut conversions = Vec::new();
+        let arms: [(Arm, &str, u64, u64); 3] = [
+            (Arm::Ai, "A", 2400, 20),
+            (Arm::Curated, "C", 2400, 30),
+            (Arm::Holdout, "H", 600, 0),
+        ];
+        for (arm, prefix, n, every) in arms {
+            for i in 0..n {
+                let order = format!("{prefix}{i}");
+                let ev = |kind, ts, sku: Option<&str>, value| EventRecord {
+                    ts,
+                    experiment: EXP.into(),
+                    brand: "acme".into(),
+                    region: "GB".into(),
+                    parent_order_id: order.clone(),
+                    arm,
+                    kind,
+                    sku: sku.map(Into::into),
+                    order_value_minor: value,
+                    currency: value.map(|_| "GBP".to_string()),
+                };
+                events.push(ev(
+                    RecordKind::Served,
+                    1_000 + i,
+                    None,
+                    Some(2000 + (i as i64 % 50) * 100),
+                ));
+                if arm != Arm::Holdout && i % 3 != 0 {
+                    events.push(ev(RecordKind::Impression, 2_000 + i, None, None));
+                }
+                if arm != Arm::Holdout && i % 10 == 0 {
+                    events.push(ev(RecordKind::Click, 3_000 + i, Some("S1"), None));
+                }
+                let line = |sku: &str, rev: i64, status| ConversionRecord {
+                    parent_order_id: order.clone(),
+                    upsell_order_id: format!("U{order}"),
+                    sku: sku.into(),
+                    revenue_minor: rev,
+                    currency: "GBP".into(),
+                    arm,
+                    experiment: EXP.into(),
+                    brand: "acme".into(),
+                    region: "GB".into(),
+                    model_version: "v1".into(),
+                    status,
+                    served_at: Some(1_000 + i),
+                    converted_at: 5_000 + i,
+                    updated_at: 5_000 + i,
+                };
+                if every > 0 && i % every == 0 {
+                    let rev = match arm {
+                        Arm::Ai => 300 + (i as i64 * 7) % 900,
+                        _ => 250 + (i as i64 * 11) % 700,
+                    };
+                    conversions.push(line("S1", rev, ConversionStatus::Confirmed));
+                    if arm == Arm::Ai && i % 40 == 0 {
+                        conversions.push(line("S2", 450, ConversionStatus::Pending));
+                    }
+                }
+                if arm == Arm::Ai && i == 1 {
+                    conversions.push(line("S3", 9_999, ConversionStatus::Refunded));
+                }
+            }
+        }
+        // Rows that must not count: another experiment, and a conversion whose parent
+        // order was never enrolled.
+        let mut other = events[0].clone();
+        other.experiment = "exp-other".into();
+        other.parent_order_id = "X1".into();
+        events.push(other);
+        let mut orphan = conversions[0].clone();
+        orphan.parent_order_id = "NOT-ENROLLED".into();
+        conversions.push(orphan);
+        (events, conversions)
+    }
+
+    fn experiment(t: Thresholds) -> Experiment {
+        Experiment {
+            id: EXP.into(),
+            brand: "acme".into(),
+            region: None,
+            salt: "salt".into(),
+            start_ms: 0,
+            end_ms: None,
+            weights: ArmWeights {
+                ai: 4,
+                curated: 4,
+                holdout: 1,
+            },
+            thresholds: t,
+        }
+    }
+
+    fn thresholds() -> Thresholds {
+        Thresholds {
+            min_conversion_lift: 0.2,
+            min_attach_rate: 0.04,
+            min_revenue_per_1000: 400.0,
+            alpha: 0.05,
+            min_sample: 2000,
+        }
+    }
+
+    fn report(t: Thresholds) -> Report {
+        let (events, conversions) = fixture();
+        let filter = ReportFilter {
+            experiment: EXP.into(),
+            ..Default::default()
+        };
+        let totals = totals_from_records(&events, &conversions, &filter).unwrap();
+        build_report(&filter, &totals, Some(&experiment(t)))
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+    }
+
+    fn assert_interval(got: Option<Interval>, est: f64, low: f64, high: f64) {
+        let i = got.expect("interval");
+        assert!(
+            close(i.estimate, est) && close(i.low, low) && close(i.high, high),
+            "{i:?} vs ({est}, {low}, {high})"
+        );
+    }
+
+    // Expected values: output of `python3 scripts/report_reference.py` (NumPy, SciPy
+    // 1.17.1 `ttest_ind(equal_var=False).confidence_interval`, statsmodels
+    // `proportion_confint(method="wilson")` and
+    // `confint_proportions_2indep(method="newcomb", compare="diff")`).
+    #[test]
+    fn figures_match_independent_reference() {
+        let r = report(thresholds());
+        let ai = &r.arms[0];
+        assert_eq!(
+            (ai.arm, ai.orders, ai.converted_orders, ai.conversions),
+            (Arm::Ai, 2400, 120, 180)
+        );
+        assert_eq!(
+            (ai.impressions, ai.viewed_orders, ai.clicks),
+            (1600, 1600, 240)
+        );
+        assert_interval(
+            ai.attach_rate,
+            0.05,
+            0.04197701109646902,
+            0.05946123389507915,
+        );
+        assert!(close(ai.conversion_per_impression.unwrap(), 0.1125));
+        assert!(close(ai.upsell_revenue, 1149.0));
+        assert!(close(ai.revenue_per_1000_orders.unwrap(), 478.75));
+        assert!(close(ai.aov_without_upsell.unwrap(), 44.5));
+        assert!(close(ai.aov_with_upsell.unwrap(), 44.97875));
+
+        let cur = &r.arms[1];
+        assert_eq!(
+            (cur.orders, cur.converted_orders, cur.conversions),
+            (2400, 80, 80)
+        );
+        assert_interval(
+            cur.attach_rate,
+            1.0 / 30.0,
+            0.026864599374723585,
+            0.04129358061651155,
+        );
+        assert!(close(cur.conversion_per_impression.unwrap(), 0.05));
+        assert!(close(
+            cur.revenue_per_1000_orders.unwrap(),
+            199.16666666666666
+        ));
+        assert!(close(cur.aov_with_upsell.unwrap(), 44.69916666666667));
+
+        let hold = &r.arms[2];
+        assert_eq!(
+            (hold.orders, hold.converted_orders, hold.impressions),
+            (600, 0, 0)
+        );
+        assert_interval(hold.attach_rate, 0.0, 0.0, 0.006361701013700713);
+        assert_eq!(hold.conversion_per_impression, None);
+        assert!(close(hold.aov_with_upsell.unwrap(), 44.5));
+
+        let vs_cur = &r.comparisons[0];
+        assert_eq!(vs_cur.control, Arm::Curated);
+        assert_interval(
+            vs_cur.attach_rate_diff,
+            0.01666666666666667,
+            0.005364724897416247,
+            0.028127882389471365,
+        );
+        assert!(close(vs_cur.attach_rate_relative_lift.unwrap(), 0.5));
+        assert_interval(
+            vs_cur.revenue_per_1000_diff,
+            279.5833333333333,
+            179.6881479047646,
+            379.4785187619021,
+        );
+        assert!((vs_cur.revenue_welch_df.unwrap() - 3570.49062628643).abs() < 1e-6);
+
+        let vs_hold = &r.comparisons[1];
+        assert_interval(
+            vs_hold.attach_rate_diff,
+            0.05,
+            0.03976087939645685,
+            0.05946123389507915,
+        );
+        assert_eq!(vs_hold.attach_rate_relative_lift, None);
+        assert_interval(
+            vs_hold.revenue_per_1000_diff,
+            478.75,
+            389.7685615482658,
+            567.7314384517342,
+        );
+        assert!((vs_hold.revenue_welch_df.unwrap() - 2399.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn verdicts_against_preregistered_thresholds() {
+        let r = report(thresholds());
+        assert_eq!(r.verdict, Some(Verdict::Met));
+        assert!(r.criteria.iter().all(|c| c.verdict == Verdict::Met));
+
+        // alpha = 0.01: the lift criterion uses the 99 % Newcombe interval.
+        let strict = report(Thresholds {
+            alpha: 0.01,
+            ..thresholds()
+        });
+        let lift = strict
+            .criteria
+            .iter()
+            .find(|c| c.name == "min_conversion_lift")
+            .unwrap();
+        assert_interval(
+            lift.interval,
+            0.01666666666666667,
+            0.0017638754522592663,
+            0.03184097483405207,
+        );
+        assert_eq!(strict.verdict, Some(Verdict::Met));
+
+        let small = report(Thresholds {
+            min_sample: 2401,
+            ..thresholds()
+        });
+        assert_eq!(small.verdict, Some(Verdict::NotEnoughData));
+        assert!(small
+            .criteria
+            .iter()
+            .all(|c| c.verdict == Verdict::NotEnoughData));
+
+        let revenue = report(Thresholds {
+            min_revenue_per_1000: 500.0,
+            ..thresholds()
+        });
+        assert_eq!(revenue.verdict, Some(Verdict::NotMet));
+        let failing: Vec<_> = revenue
+            .criteria
+            .iter()
+            .filter(|c| c.verdict == Verdict::NotMet)
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(failing, ["min_revenue_per_1000"]);
+
+        let lift = report(Thresholds {
+            min_conversion_lift: 0.6,
+            ..thresholds()
+        });
+        assert_eq!(lift.verdict, Some(Verdict::NotMet));
+        let attach = report(Thresholds {
+            min_attach_rate: 0.06,
+            ..thresholds()
+        });
+        assert_eq!(attach.verdict, Some(Verdict::NotMet));
+    }
+
+    #[test]
+    fn filter_by_date_range_and_region() {
+        let (events, conversions) = fixture();
+        let filter = ReportFilter {
+            experiment: EXP.into(),
+            from_ms: Some(1_000 + 2_000),
+            to_ms: Some(1_000 + 2_400),
+            ..Default::default()
+        };
+        let t = totals_from_records(&events, &conversions, &filter).unwrap();
+        assert_eq!(t[&Arm::Ai].orders, 400);
+        assert_eq!(t[&Arm::Curated].orders, 400);
+        assert!(!t.contains_key(&Arm::Holdout));
+        let none = ReportFilter {
+            region: Some("FR".into()),
+            ..filter
+        };
+        assert!(totals_from_records(&events, &conversions, &none)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn mixed_currencies_are_refused() {
+        let (events, mut conversions) = fixture();
+        conversions[0].currency = "EUR".into();
+        let filter = ReportFilter {
+            experiment: EXP.into(),
+            ..Default::default()
+        };
+        let err = totals_from_records(&events, &conversions, &filter).unwrap_err();
+        assert!(err.0.contains("EUR"), "{err}");
+    }
+
+    #[test]
+    fn exports_round_trip_through_the_parsers() {
+        let (events, conversions) = fixture();
+        let ev_csv = events_csv(&events);
+        assert_eq!(parse_events(&ev_csv, "events.csv").unwrap(), events);
+        let ledger = ledger_csv(&conversions);
+        assert!(ledger.starts_with("parent_order_id,upsell_order_id,sku,revenue,"));
+        assert_eq!(
+            parse_conversions(&ledger, "ledger.csv").unwrap(),
+            conversions
+        );
+        let json = serde_json::to_string(&conversions).unwrap();
+        assert_eq!(
+            parse_conversions(&json, "ledger.json").unwrap(),
+            conversions
+        );
+        let d1 = format!(
+            "[{{\"results\": {}, \"success\": true}}]",
+            serde_json::to_string(&events).unwrap()
+        );
+        assert_eq!(parse_events(&d1, "d1.json").unwrap(), events);
+    }
+
+    #[test]
+    fn parse_errors_name_file_line_and_field() {
+        let text = "ts,experiment,brand,region,parent_order_id,arm,type\n\
+                    1,e,b,r,o1,ai,served\n\
+                    2,e,b,r,o2,robot,served\n";
+        let err = parse_events(text, "ev.csv").unwrap_err();
+        assert_eq!((err.line, err.field.as_str()), (3, "arm"));
+        assert_eq!(
+            err.to_string(),
+            "ev.csv:3: field `arm`: \"robot\" is not ai|curated|holdout"
+        );
+        let err = parse_events("ts,experiment\n1,e\n", "ev.csv").unwrap_err();
+        assert_eq!((err.line, err.field.as_str()), (1, "brand"));
+        let err = parse_events(
+            "ts,experiment,brand,region,parent_order_id,arm,type\nx,e,b,r,o,ai,click\n",
+            "f",
+        )
+        .unwrap_err();
+        assert_eq!((err.line, err.field.as_str()), (2, "ts"));
+    }
+
+    #[test]
+    fn report_csv_has_every_figure_and_the_verdict() {
+        let r = report(thresholds());
+        let csv_text = r.to_csv();
+        let rows = crate::csv::parse(&csv_text).unwrap();
+        assert_eq!(rows[0].1[0], "experiment");
+        assert!(rows.iter().all(|(_, r)| r.len() == 7));
+        let find = |section: &str, subject: &str, metric: &str| {
+            rows.iter()
+                .find(|(_, r)| r[1] == section && r[2] == subject && r[3] == metric)
+                .map(|(_, r)| r.clone())
+                .unwrap_or_else(|| panic!("{section}/{subject}/{metric}"))
+        };
+        assert_eq!(find("arm", "ai", "orders")[4], "2400.000000");
+        assert_eq!(
+            find("lift", "ai_vs_curated", "attach_rate_diff")[5],
+            "0.005365"
+        );
+        assert_eq!(find("verdict", "experiment", "verdict")[4], "met");
+        let table = r.to_table();
+        assert!(table.contains("verdict: met"), "{table}");
+    }
 }

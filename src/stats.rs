@@ -322,7 +322,11 @@ pub fn wilson(x: u64, n: u64, z: f64) -> Option<Interval> {
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;
     let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
-    Some(Interval { estimate: p, low: (centre - half).max(0.0), high: (centre + half).min(1.0) })
+    Some(Interval {
+        estimate: p,
+        low: (centre - half).max(0.0),
+        high: (centre + half).min(1.0),
+    })
 }
 
 /// Difference of proportions `x1/n1 − x2/n2` with Newcombe's hybrid score interval
@@ -333,7 +337,11 @@ pub fn newcombe_diff(x1: u64, n1: u64, x2: u64, n2: u64, z: f64) -> Option<Inter
     let d = a.estimate - b.estimate;
     let low = d - ((a.estimate - a.low).powi(2) + (b.high - b.estimate).powi(2)).sqrt();
     let high = d + ((a.high - a.estimate).powi(2) + (b.estimate - b.low).powi(2)).sqrt();
-    Some(Interval { estimate: d, low, high })
+    Some(Interval {
+        estimate: d,
+        low,
+        high,
+    })
 }
 
 /// Difference of means `mean(a) − mean(b)` with Welch's interval at level `1 − alpha`;
@@ -345,12 +353,26 @@ pub fn welch_diff(a: &MeanSample, b: &MeanSample, alpha: f64) -> Option<(Interva
     let (sa, sb) = (va / a.n as f64, vb / b.n as f64);
     let se2 = sa + sb;
     if se2 <= 0.0 {
-        return Some((Interval { estimate: d, low: d, high: d }, f64::INFINITY));
+        return Some((
+            Interval {
+                estimate: d,
+                low: d,
+                high: d,
+            },
+            f64::INFINITY,
+        ));
     }
     let df = se2 * se2 / (sa * sa / (a.n as f64 - 1.0) + sb * sb / (b.n as f64 - 1.0));
     let t = student_t_quantile(1.0 - alpha / 2.0, df);
     let half = t * se2.sqrt();
-    Some((Interval { estimate: d, low: d - half, high: d + half }, df))
+    Some((
+        Interval {
+            estimate: d,
+            low: d - half,
+            high: d + half,
+        },
+        df,
+    ))
 }
 
 #[cfg(test)]
@@ -404,8 +426,16 @@ mod tests {
 
     #[test]
     fn welch_degenerate_cases() {
-        let one = MeanSample { n: 1, sum: 3.0, sum_sq: 9.0 };
-        let two = MeanSample { n: 2, sum: 4.0, sum_sq: 8.0 };
+        let one = MeanSample {
+            n: 1,
+            sum: 3.0,
+            sum_sq: 9.0,
+        };
+        let two = MeanSample {
+            n: 2,
+            sum: 4.0,
+            sum_sq: 8.0,
+        };
         assert!(welch_diff(&one, &two, 0.05).is_none());
         let (i, _) = welch_diff(&two, &two, 0.05).unwrap();
         assert_eq!((i.estimate, i.low, i.high), (0.0, 0.0, 0.0));
