@@ -154,7 +154,8 @@ pub struct ReportFilter {
 }
 
 impl ReportFilter {
-    fn admits(&self, experiment: &str, brand: &str, region: &str, ts: u64) -> bool {
+    /// Whether an order of `experiment`, `brand`, `region` served at `ts` is in scope.
+    pub fn admits(&self, experiment: &str, brand: &str, region: &str, ts: u64) -> bool {
         experiment == self.experiment
             && self.brand.as_deref().is_none_or(|b| b == brand)
             && self.region.as_deref().is_none_or(|r| r == region)
@@ -260,6 +261,28 @@ pub fn totals_from_records(
         t.upsell_revenue_sq += (o.revenue as f64) * (o.revenue as f64);
     }
     Ok(totals)
+}
+
+/// The ledger rows in scope: conversions of the filter's experiment whose parent
+/// order has a `served` row the filter admits (what the BI export contains).
+pub fn filter_ledger(
+    events: &[EventRecord],
+    conversions: &[ConversionRecord],
+    filter: &ReportFilter,
+) -> Vec<ConversionRecord> {
+    let enrolled: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e.kind == RecordKind::Served)
+        .filter(|e| filter.admits(&e.experiment, &e.brand, &e.region, e.ts))
+        .map(|e| e.parent_order_id.as_str())
+        .collect();
+    conversions
+        .iter()
+        .filter(|c| {
+            c.experiment == filter.experiment && enrolled.contains(c.parent_order_id.as_str())
+        })
+        .cloned()
+        .collect()
 }
 
 /// Figures for one arm.
@@ -1398,6 +1421,18 @@ mod tests {
         assert!(totals_from_records(&events, &conversions, &none)
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn ledger_filter_keeps_enrolled_orders_of_the_experiment() {
+        let (events, conversions) = fixture();
+        let filter = ReportFilter {
+            experiment: EXP.into(),
+            ..Default::default()
+        };
+        let rows = filter_ledger(&events, &conversions, &filter);
+        assert_eq!(rows.len(), conversions.len() - 1);
+        assert!(rows.iter().all(|c| c.parent_order_id != "NOT-ENROLLED"));
     }
 
     #[test]

@@ -17,12 +17,15 @@ struct Cli {
 enum Command {
     /// Print the crate version and the table format version.
     Version,
+    /// Experiment report (per-arm figures, lifts with CIs, verdict) from an export.
+    Report(cmd::report::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Version => cmd::version::run(),
+        Command::Report(args) => cmd::report::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");
