@@ -613,7 +613,7 @@ pub fn conversions_from_page(
                 line.sku, line.revenue_minor
             )));
         }
-        if !token.skus.iter().any(|s| *s == line.sku) {
+        if !token.skus.contains(&line.sku) {
             continue;
         }
         match by_sku.iter_mut().find(|(s, _)| *s == line.sku) {
@@ -713,7 +713,7 @@ pub fn webhook_signature(secret: &[u8], t: u64, body: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if s.len() & 1 == 1 {
         return None;
     }
     (0..s.len())
