@@ -285,6 +285,222 @@ pub fn filter_ledger(
         .collect()
 }
 
+/// Output format of `/__upsell/report` and `model-builder report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// The [`Report`] as JSON.
+    Json,
+    /// The report as long-format CSV ([`Report::to_csv`]).
+    Csv,
+    /// The conversion ledger as CSV ([`ledger_csv`]).
+    Ledger,
+    /// The events export as CSV ([`events_csv`]), the CLI's `--events` input.
+    Events,
+}
+
+/// A bad `/__upsell/report` query parameter (HTTP 400).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadQuery {
+    /// Parameter name.
+    pub param: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for BadQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "query parameter `{}`: {}", self.param, self.reason)
+    }
+}
+
+impl std::error::Error for BadQuery {}
+
+/// Decodes `%XX` escapes and `+` (as space) of a query-string value.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses a time bound: Unix ms, or a UTC `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS][Z]`
+/// (a space may replace the `T`).
+pub fn parse_time(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok();
+    }
+    let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, "00:00:00"));
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let t: Vec<i64> = time
+        .trim_end_matches('Z')
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let valid = d.len() == 3
+        && (1..=12).contains(&d[1])
+        && (1..=31).contains(&d[2])
+        && (1..=3).contains(&t.len())
+        && (0..24).contains(&t[0])
+        && t[1..].iter().all(|v| (0..60).contains(v));
+    if !valid {
+        return None;
+    }
+    let secs = days_from_civil(d[0], d[1], d[2]) * 86_400
+        + t[0] * 3600
+        + t.get(1).copied().unwrap_or(0) * 60
+        + t.get(2).copied().unwrap_or(0);
+    u64::try_from(secs).ok()?.checked_mul(1000)
+}
+
+/// Parses the query string of `GET /__upsell/report?experiment=&brand=&region=&from=&to=&format=`
+/// (without the `?`). `experiment` is required; `format` defaults to JSON.
+pub fn parse_report_query(query: &str) -> Result<(ReportFilter, ReportFormat), BadQuery> {
+    let bad = |param: &str, reason: String| BadQuery {
+        param: param.into(),
+        reason,
+    };
+    let mut filter = ReportFilter::default();
+    let mut format = ReportFormat::Json;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v).ok_or_else(|| bad(k, "bad percent-encoding".into()))?;
+        let nonempty = |v: String| (!v.is_empty()).then_some(v);
+        match k {
+            "experiment" => filter.experiment = v,
+            "brand" => filter.brand = nonempty(v),
+            "region" => filter.region = nonempty(v),
+            "from" | "to" => {
+                let t = if v.is_empty() {
+                    None
+                } else {
+                    Some(parse_time(&v).ok_or_else(|| {
+                        bad(k, format!("{v:?} is not Unix ms or YYYY-MM-DD[THH:MM:SS]"))
+                    })?)
+                };
+                if k == "from" {
+                    filter.from_ms = t;
+                } else {
+                    filter.to_ms = t;
+                }
+            }
+            "format" => {
+                format = match v.as_str() {
+                    "json" | "" => ReportFormat::Json,
+                    "csv" => ReportFormat::Csv,
+                    "ledger" => ReportFormat::Ledger,
+                    "events" => ReportFormat::Events,
+                    other => {
+                        return Err(bad(
+                            "format",
+                            format!("{other:?} is not json|csv|ledger|events"),
+                        ))
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if filter.experiment.is_empty() {
+        return Err(bad("experiment", "required".into()));
+    }
+    Ok((filter, format))
+}
+
+/// Checks `Authorization: Bearer <admin secret>` in constant time (SHA-256 of both
+/// sides compared byte by byte without early exit). An empty configured secret
+/// refuses everything.
+pub fn authorize_admin(authorization: Option<&str>, admin_secret: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let Some(given) = authorization.and_then(|h| h.trim().strip_prefix("Bearer ")) else {
+        return false;
+    };
+    if admin_secret.is_empty() {
+        return false;
+    }
+    let a = Sha256::digest(given.trim().as_bytes());
+    let b = Sha256::digest(admin_secret.as_bytes());
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// Per-arm totals from the JSON rows of [`crate::events::SELECT_ARM_TOTALS`] as D1
+/// returns them (numbers may arrive as floats, e.g. `3.0`).
+pub fn arm_totals_from_rows(
+    rows: &[serde_json::Value],
+) -> Result<BTreeMap<Arm, ArmTotals>, RecordError> {
+    let mut out = BTreeMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        let err = |field: &str, reason: String| RecordError {
+            source: "SELECT_ARM_TOTALS".into(),
+            line: i + 1,
+            field: field.into(),
+            reason,
+        };
+        let num = |name: &str| -> Result<f64, RecordError> {
+            row.get(name)
+                .and_then(serde_json::Value::as_f64)
+                .ok_or_else(|| err(name, "missing or not a number".into()))
+        };
+        let count = |name: &str| -> Result<u64, RecordError> {
+            let v = num(name)?;
+            if v < 0.0 || v.fract() != 0.0 {
+                return Err(err(name, format!("{v} is not a count")));
+            }
+            Ok(v as u64)
+        };
+        let arm_name = row
+            .get("arm")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        let arm = Arm::parse(arm_name).ok_or_else(|| err("arm", format!("{arm_name:?}")))?;
+        let totals = ArmTotals {
+            orders: count("orders")?,
+            orders_with_value: count("orders_with_value")?,
+            primary_revenue_minor: num("primary_revenue_minor")? as i64,
+            impressions: count("impressions")?,
+            viewed_orders: count("viewed_orders")?,
+            clicks: count("clicks")?,
+            conversions: count("conversions")?,
+            converted_orders: count("converted_orders")?,
+            upsell_revenue_minor: num("upsell_revenue_minor")? as i64,
+            upsell_revenue_sq: num("upsell_revenue_sq")?,
+            upsell_revenue_valued_minor: num("upsell_revenue_valued_minor")? as i64,
+        };
+        out.insert(arm, totals);
+    }
+    Ok(out)
+}
+
 /// Figures for one arm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArmReport {
@@ -1433,6 +1649,61 @@ mod tests {
         let rows = filter_ledger(&events, &conversions, &filter);
         assert_eq!(rows.len(), conversions.len() - 1);
         assert!(rows.iter().all(|c| c.parent_order_id != "NOT-ENROLLED"));
+    }
+
+    #[test]
+    fn report_query_and_admin_auth() {
+        let (f, fmt) = parse_report_query(
+            "brand=acme&region=GB&experiment=exp%2D1&from=2011-11-01&to=1320192000000&format=csv",
+        )
+        .unwrap();
+        assert_eq!(f.experiment, "exp-1");
+        assert_eq!(
+            (f.brand.as_deref(), f.region.as_deref()),
+            (Some("acme"), Some("GB"))
+        );
+        assert_eq!(
+            (f.from_ms, f.to_ms),
+            (Some(1_320_105_600_000), Some(1_320_192_000_000))
+        );
+        assert_eq!(fmt, ReportFormat::Csv);
+        assert_eq!(
+            parse_report_query("brand=acme").unwrap_err().param,
+            "experiment"
+        );
+        assert_eq!(
+            parse_report_query("experiment=e&from=yesterday")
+                .unwrap_err()
+                .param,
+            "from"
+        );
+        assert_eq!(
+            parse_report_query("experiment=e&format=xml")
+                .unwrap_err()
+                .param,
+            "format"
+        );
+        assert_eq!(parse_time("2024-02-29 12:30"), Some(1_709_209_800_000));
+        assert_eq!(parse_time("2024-02-29T25:00"), None);
+        assert!(authorize_admin(Some("Bearer s3cret"), "s3cret"));
+        assert!(!authorize_admin(Some("Bearer s3cre"), "s3cret"));
+        assert!(!authorize_admin(Some("s3cret"), "s3cret"));
+        assert!(!authorize_admin(None, "s3cret"));
+        assert!(!authorize_admin(Some("Bearer "), ""));
+    }
+
+    #[test]
+    fn arm_totals_rows_accept_float_counts() {
+        let rows = vec![serde_json::json!({
+            "arm": "ai", "orders": 3.0, "orders_with_value": 2, "primary_revenue_minor": 500,
+            "impressions": 2, "viewed_orders": 2, "clicks": 1, "conversions": 1,
+            "converted_orders": 1, "upsell_revenue_minor": 250, "upsell_revenue_sq": 62500.0,
+            "upsell_revenue_valued_minor": 250
+        })];
+        let t = arm_totals_from_rows(&rows).unwrap();
+        assert_eq!(t[&Arm::Ai].orders, 3);
+        let bad = vec![serde_json::json!({"arm": "ai", "orders": 1.5})];
+        assert_eq!(arm_totals_from_rows(&bad).unwrap_err().field, "orders");
     }
 
     #[test]

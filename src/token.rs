@@ -161,6 +161,44 @@ pub fn verify<S: AsRef<[u8]>>(
     Ok(claims)
 }
 
+/// Default lifetime of an offer token, which is also the attribution window: 7 days.
+pub const DEFAULT_TTL_MS: u64 = 7 * 86_400_000;
+/// Cookie that carries the token from the "Add to order" click to the upsell order's page.
+pub const TOKEN_COOKIE: &str = "__upsell_t";
+/// URL parameter that carries the token on the "Add to order" link.
+pub const TOKEN_PARAM: &str = "upsell_t";
+
+/// A nonce string from random bytes (the worker passes ≥ 12 bytes from `getrandom`).
+pub fn nonce_from_bytes(random: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(random)
+}
+
+/// Finds a token in the request: the [`TOKEN_PARAM`] query parameter first, then
+/// the [`TOKEN_COOKIE`] cookie. `query` is the URL's query string without `?`.
+pub fn find_token(query: Option<&str>, cookie_header: Option<&str>) -> Option<String> {
+    let from_query = query.and_then(|q| {
+        q.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            // base64url and '.' need no percent-decoding.
+            (k == TOKEN_PARAM && !v.is_empty()).then(|| v.to_string())
+        })
+    });
+    from_query.or_else(|| {
+        cookie_header.and_then(|c| {
+            crate::events::cookie_value(c, TOKEN_COOKIE)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        })
+    })
+}
+
+/// `Set-Cookie` value carrying `token` until `expires_at` (first-party, HttpOnly,
+/// Secure, SameSite=Lax so it survives the navigation to the cart).
+pub fn token_set_cookie(token: &str, expires_at: u64, now_ms: u64) -> String {
+    let max_age = expires_at.saturating_sub(now_ms) / 1000;
+    format!("{TOKEN_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax")
+}
+
 /// The worker's token secrets: sign with the first, accept any (key rotation).
 #[derive(Clone)]
 pub struct Keyring {
@@ -304,6 +342,25 @@ mod tests {
             Err(TokenError::Malformed(_))
         ));
         assert_eq!(verify::<&[u8]>("a.b", &[], 0), Err(TokenError::NoSecret));
+    }
+
+    #[test]
+    fn token_travels_in_query_or_cookie() {
+        let t = sign(&claims(), KEY);
+        let q = format!("a=1&{TOKEN_PARAM}={t}&b=2");
+        assert_eq!(find_token(Some(&q), None).as_deref(), Some(t.as_str()));
+        let cookie = format!("x=1; {TOKEN_COOKIE}={t}");
+        assert_eq!(
+            find_token(Some("a=1"), Some(&cookie)).as_deref(),
+            Some(t.as_str())
+        );
+        assert_eq!(find_token(None, Some("x=1")), None);
+        let set = token_set_cookie(&t, 10_000, 4_000);
+        assert!(
+            set.starts_with(&format!("{TOKEN_COOKIE}={t}; Path=/; Max-Age=6;")),
+            "{set}"
+        );
+        assert_eq!(nonce_from_bytes(&[0xff; 12]).len(), 16);
     }
 
     #[test]

@@ -13,7 +13,8 @@ use upsell_edge::events::{
     SELECT_CONVERSION_LEDGER, SELECT_EVENT_EXPORT, WEBHOOK_TOLERANCE_S,
 };
 use upsell_edge::report::{
-    build_report, parse_conversions, parse_events, totals_from_records, ReportFilter,
+    arm_totals_from_rows, build_report, parse_conversions, parse_events, totals_from_records,
+    ReportFilter,
 };
 use upsell_edge::stats::ArmTotals;
 use upsell_edge::token::{Keyring, OfferToken};
@@ -541,6 +542,11 @@ fn report_in_sql_equals_report_from_exports() {
         .unwrap();
         let from_rows = totals_from_records(&events, &convs, &filter).unwrap();
         assert_eq!(sql, from_rows, "{filter:?}");
+        // The worker's path: D1 JSON rows of SELECT_ARM_TOTALS.
+        let json: serde_json::Value =
+            serde_json::from_str(&export_json(&c, SELECT_ARM_TOTALS, &params)).unwrap();
+        let rows = json[0]["results"].as_array().unwrap();
+        assert_eq!(arm_totals_from_rows(rows).unwrap(), sql);
         let ai = &sql[&Arm::Ai];
         assert!(
             ai.orders > 100 && ai.converted_orders > 5 && ai.impressions > 50,

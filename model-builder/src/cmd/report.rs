@@ -62,49 +62,11 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Parses `--from` / `--to`: Unix ms, or a UTC date / date-time.
 fn parse_time(flag: &str, s: &str) -> anyhow::Result<u64> {
-    let s = s.trim();
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse().with_context(|| format!("--{flag} {s:?}"));
-    }
-    let bad = || anyhow::anyhow!("--{flag} {s:?}: expected Unix ms or YYYY-MM-DD[THH:MM:SS] (UTC)");
-    let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, "00:00:00"));
-    let d: Vec<i64> = date
-        .split('-')
-        .map(|p| p.parse())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    let t: Vec<i64> = time
-        .trim_end_matches('Z')
-        .split(':')
-        .map(|p| p.parse())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    if d.len() != 3
-        || t.is_empty()
-        || t.len() > 3
-        || !(1..=12).contains(&d[1])
-        || !(1..=31).contains(&d[2])
-    {
-        return Err(bad());
-    }
-    let secs = days_from_civil(d[0], d[1], d[2]) * 86_400
-        + t[0] * 3600
-        + t.get(1).copied().unwrap_or(0) * 60
-        + t.get(2).copied().unwrap_or(0);
-    u64::try_from(secs * 1000).map_err(|_| bad())
+    upsell_edge::report::parse_time(s).ok_or_else(|| {
+        anyhow::anyhow!("--{flag} {s:?}: expected Unix ms or YYYY-MM-DD[THH:MM:SS] (UTC)")
+    })
 }
 
 /// Runs the report.
