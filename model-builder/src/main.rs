@@ -34,6 +34,8 @@ enum Command {
     Config(cmd::config::Args),
     /// Publish built tables and configuration to Workers KV (verify, then switch; rollback; gc).
     Publish(cmd::publish::Args),
+    /// Experiment report (per-arm figures, lifts with CIs, verdict) from an export.
+    Report(cmd::report::Args),
 }
 
 fn main() {
@@ -46,6 +48,7 @@ fn main() {
         Command::Page(args) => cmd::page::run(args),
         Command::Config(args) => cmd::config::run(args),
         Command::Publish(args) => cmd::publish::run(args),
+        Command::Report(args) => cmd::report::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -5,5 +5,6 @@ pub mod model_args;
 pub mod recommend;
 pub mod config;
 pub mod publish;
+pub mod report;
 pub mod version;
 pub mod page;
