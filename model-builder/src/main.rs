@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod synth;
 
 /// Command-line interface of the model builder.
 #[derive(Parser)]
@@ -17,12 +18,15 @@ struct Cli {
 enum Command {
     /// Print the crate version and the table format version.
     Version,
+    /// Write a realistic synthetic order history (and its planted co-purchase truth).
+    Synth(cmd::synth::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Version => cmd::version::run(),
+        Command::Synth(args) => cmd::synth::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

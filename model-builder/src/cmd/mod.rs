@@ -1,2 +1,3 @@
 //! Subcommands of the model builder, one module each.
+pub mod synth;
 pub mod version;
