@@ -43,7 +43,7 @@ pub fn write_orders(world: &World, out: &Path, mut progress: impl FnMut(u64)) ->
     while stream.next_into(&mut order) {
         csv.order(world, &order, &mut file)?;
         n += 1;
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             progress(n);
         }
     }

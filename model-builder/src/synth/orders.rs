@@ -9,7 +9,7 @@ use super::world::{charm_cents, World};
 
 /// Probability that a line after the first is a mission partner of an item
 /// already in the basket (the planted co-purchase signal).
-pub const PARTNER_PROB: f64 = 0.55;
+pub const PARTNER_PROB: f64 = 0.4;
 /// Probability that an order's first line is drawn from the customer's
 /// favourite category rather than the regional best sellers.
 const FAVOURITE_PROB: f64 = 0.3;
@@ -105,7 +105,7 @@ impl<'w> OrderStream<'w> {
         // A multiplier coprime with the customer count scatters customer ranks
         // over ids, so frequent buyers are not simply the lowest ids.
         let m = p.customers;
-        let mut customer_mult = 0x9E37_79B9u64 % m.max(2) | 1;
+        let mut customer_mult = (0x9E37_79B9u64 % m.max(2)) | 1;
         while gcd(customer_mult, m) != 1 {
             customer_mult += 2;
         }

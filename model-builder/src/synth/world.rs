@@ -193,7 +193,7 @@ pub fn charm_cents(price: f64) -> u32 {
 impl World {
     /// Builds the world for `params` (which must have passed [`Params::validate`]).
     pub fn new(params: Params) -> World {
-        let mut rng = Rng::new(params.seed ^ 0x5EED_0F_A11_5EED);
+        let mut rng = Rng::new(params.seed ^ 0x5EED_0FA1_15EE);
         let n_skus = params.skus as usize;
         let n_cat = ((n_skus as f64).sqrt() / 2.0).round().clamp(2.0, 250.0) as usize;
 
