@@ -6,6 +6,8 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
 use flate2::write::GzEncoder;
@@ -26,12 +28,15 @@ pub const FIRST_ORDER_ID: u64 = 10_000_000;
 
 const FLUSH_AT: usize = 1 << 20;
 
-/// A file being written atomically, gzip-compressed when its name ends in `.gz`.
+/// A file being written atomically, gzip-compressed when its name ends in
+/// `.gz`. Writing (and compressing) happens on a background thread so it
+/// overlaps with generation; buffers are handed over and recycled.
 pub struct AtomicOut {
     path: PathBuf,
     partial: PathBuf,
-    sink: Box<dyn Write>,
-    gz: Option<GzEncoder<File>>,
+    tx: Option<SyncSender<Vec<u8>>>,
+    recycled: Receiver<Vec<u8>>,
+    worker: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl AtomicOut {
@@ -43,41 +48,69 @@ impl AtomicOut {
         let file =
             File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
         let gzip = path.extension().is_some_and(|e| e == "gz");
-        let (sink, gz): (Box<dyn Write>, _) = if gzip {
-            (
-                Box::new(io::sink()),
-                Some(GzEncoder::new(file, Compression::fast())),
-            )
-        } else {
-            (Box::new(file), None)
-        };
+        let (tx, rx) = sync_channel::<Vec<u8>>(2);
+        let (back_tx, recycled) = sync_channel::<Vec<u8>>(4);
+        let worker = std::thread::spawn(move || -> io::Result<()> {
+            let mut gz = gzip.then(|| GzEncoder::new(&file, Compression::fast()));
+            for mut buf in rx {
+                match &mut gz {
+                    Some(gz) => gz.write_all(&buf)?,
+                    None => (&file).write_all(&buf)?,
+                }
+                buf.clear();
+                let _ = back_tx.try_send(buf);
+            }
+            if let Some(gz) = gz {
+                gz.finish()?;
+            }
+            Ok(())
+        });
         Ok(AtomicOut {
             path: path.to_owned(),
             partial,
-            sink,
-            gz,
+            tx: Some(tx),
+            recycled,
+            worker: Some(worker),
         })
     }
 
-    /// Appends bytes.
-    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
-        let res = match &mut self.gz {
-            Some(gz) => gz.write_all(bytes),
-            None => self.sink.write_all(bytes),
-        };
-        res.with_context(|| format!("writing {}", self.partial.display()))
+    /// Hands the contents of `buf` to the writer, leaving `buf` empty (reusing
+    /// a written buffer when one is free).
+    pub fn write_buf(&mut self, buf: &mut Vec<u8>) -> Result<()> {
+        let fresh = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(buf.capacity()));
+        let full = std::mem::replace(buf, fresh);
+        let sent = self.tx.as_ref().map(|tx| tx.send(full));
+        if !matches!(sent, Some(Ok(()))) {
+            // The writer stopped: its error says why.
+            return self.join().and_then(|_| {
+                Err(anyhow::anyhow!(
+                    "writer of {} stopped",
+                    self.partial.display()
+                ))
+            });
+        }
+        Ok(())
+    }
+
+    fn join(&mut self) -> Result<()> {
+        self.tx = None;
+        match self.worker.take() {
+            Some(w) => w
+                .join()
+                .map_err(|_| {
+                    anyhow::anyhow!("writer thread of {} panicked", self.partial.display())
+                })?
+                .with_context(|| format!("writing {}", self.partial.display())),
+            None => Ok(()),
+        }
     }
 
     /// Flushes, closes and renames into place.
     pub fn finish(mut self) -> Result<()> {
-        let ctx = || format!("finishing {}", self.partial.display());
-        match self.gz.take() {
-            Some(gz) => {
-                gz.finish().with_context(ctx)?.sync_all().ok();
-            }
-            None => self.sink.flush().with_context(ctx)?,
-        }
-        drop(self.sink);
+        self.join()?;
         std::fs::rename(&self.partial, &self.path).with_context(|| {
             format!(
                 "renaming {} to {}",
@@ -208,9 +241,7 @@ impl OrdersCsv {
 
     /// Writes out whatever is buffered.
     pub fn flush(&mut self, out: &mut AtomicOut) -> Result<()> {
-        out.write_all(&self.buf)?;
-        self.buf.clear();
-        Ok(())
+        out.write_buf(&mut self.buf)
     }
 }
 
@@ -240,7 +271,7 @@ pub fn write_truth(world: &World, path: &Path) -> Result<()> {
         }
         buf.push(b'\n');
     }
-    out.write_all(&buf)?;
+    out.write_buf(&mut buf)?;
     out.finish()
 }
 
@@ -296,7 +327,7 @@ pub fn write_catalog(world: &World, path: &Path) -> Result<()> {
         );
         buf.extend_from_slice(rest.as_bytes());
     }
-    out.write_all(&buf)?;
+    out.write_buf(&mut buf)?;
     out.finish()
 }
 
