@@ -8,6 +8,7 @@ mod model;
 mod serve;
 mod config_files;
 mod publish;
+mod synth;
 
 /// Command-line interface of the model builder.
 #[derive(Parser)]
@@ -36,6 +37,8 @@ enum Command {
     Publish(cmd::publish::Args),
     /// Experiment report (per-arm figures, lifts with CIs, verdict) from an export.
     Report(cmd::report::Args),
+    /// Write a realistic synthetic order history (and its planted co-purchase truth).
+    Synth(cmd::synth::Args),
 }
 
 fn main() {
@@ -49,6 +52,7 @@ fn main() {
         Command::Config(args) => cmd::config::run(args),
         Command::Publish(args) => cmd::publish::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Synth(args) => cmd::synth::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -6,5 +6,6 @@ pub mod recommend;
 pub mod config;
 pub mod publish;
 pub mod report;
+pub mod synth;
 pub mod version;
 pub mod page;
