@@ -15,6 +15,7 @@ pub mod csv;
 pub mod events;
 pub mod extract;
 pub mod inject;
+pub mod offers;
 pub mod origin;
 pub mod rank;
 pub mod render;

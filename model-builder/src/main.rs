@@ -3,11 +3,11 @@
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod config_files;
 mod ingest;
 mod model;
-mod serve;
-mod config_files;
 mod publish;
+mod serve;
 mod synth;
 
 /// Command-line interface of the model builder.

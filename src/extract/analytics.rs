@@ -63,7 +63,13 @@ const NOT_PURCHASE: &[&str] = &[
 ];
 
 const QTY_FIELDS: &[&str] = &["quantity", "qty", "orderQuantity", "quantity_ordered"];
-const PRICE_FIELDS: &[&str] = &["price", "item_price", "unit_price", "final_price", "price_inc_tax"];
+const PRICE_FIELDS: &[&str] = &[
+    "price",
+    "item_price",
+    "unit_price",
+    "final_price",
+    "price_inc_tax",
+];
 const TOTAL_FIELDS: &[&str] = &[
     "value",
     "revenue",
@@ -194,10 +200,7 @@ fn recognize(o: &JsValue, generic: &'static str, how: &str, cfg: &ExtractConfig)
         .get("event")
         .and_then(JsValue::as_str)
         .map(|e| e.trim().to_ascii_lowercase());
-    if event
-        .as_deref()
-        .is_some_and(|e| NOT_PURCHASE.contains(&e))
-    {
+    if event.as_deref().is_some_and(|e| NOT_PURCHASE.contains(&e)) {
         return Match::Reject;
     }
     let found = |p: Payload| Match::Found(Box::new(p));
@@ -340,7 +343,9 @@ fn json_ld_order(o: &JsValue, how: &str, cfg: &ExtractConfig) -> Payload {
             });
         }
     }
-    let due = o.get("partOfInvoice").and_then(|i| i.get("totalPaymentDue"));
+    let due = o
+        .get("partOfInvoice")
+        .and_then(|i| i.get("totalPaymentDue"));
     Payload {
         kind: "json-ld",
         source: format!("json-ld {how}"),

@@ -105,7 +105,10 @@ impl LookupConfig {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if !token_ok {
-            return Err(("header".into(), format!("{:?} is not a header name", self.header)));
+            return Err((
+                "header".into(),
+                format!("{:?} is not a header name", self.header),
+            ));
         }
         if self.secret.is_empty() {
             return Err(("secret".into(), "must name a worker secret".into()));

@@ -52,10 +52,13 @@ impl ScriptKind {
         let t = ty.trim().to_ascii_lowercase();
         let t = t.split(';').next().unwrap_or("").trim();
         match t {
-            "" | "text/javascript" | "application/javascript" | "module"
-            | "application/x-javascript" | "text/ecmascript" | "application/ecmascript" => {
-                ScriptKind::JavaScript
-            }
+            ""
+            | "text/javascript"
+            | "application/javascript"
+            | "module"
+            | "application/x-javascript"
+            | "text/ecmascript"
+            | "application/ecmascript" => ScriptKind::JavaScript,
             // Consent managers park scripts as text/plain until consent.
             "text/plain" => ScriptKind::JavaScript,
             t if t.ends_with("json") || t == "text/x-magento-init" => ScriptKind::Json,
@@ -66,8 +69,8 @@ impl ScriptKind {
 
 /// Keywords that are followed by `(` but are not calls.
 const NOT_CALLS: &[&str] = &[
-    "if", "for", "while", "switch", "catch", "function", "return", "typeof", "with", "do",
-    "else", "new", "in", "of", "void", "delete", "await", "yield", "async",
+    "if", "for", "while", "switch", "catch", "function", "return", "typeof", "with", "do", "else",
+    "new", "in", "of", "void", "delete", "await", "yield", "async",
 ];
 
 /// Scans a script body and returns the literals found, in source order.
@@ -187,8 +190,7 @@ fn read_path(body: &str, i: usize) -> (&str, usize) {
         let j = jsvalue::skip_ws(s, end);
         if s.get(j) == Some(&b'.') {
             let k = jsvalue::skip_ws(s, j + 1);
-            if s
-                .get(k)
+            if s.get(k)
                 .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b'$')
             {
                 end = ident(k);
@@ -248,9 +250,18 @@ mod tests {
     #[test]
     fn json_blocks_and_ignored_types() {
         assert_eq!(scan("{\"a\":1}", ScriptKind::Json).len(), 1);
-        assert_eq!(ScriptKind::from_type(Some("text/x-magento-init")), ScriptKind::Json);
-        assert_eq!(ScriptKind::from_type(Some("application/ld+json")), ScriptKind::Json);
-        assert_eq!(ScriptKind::from_type(Some("text/x-template")), ScriptKind::Ignored);
+        assert_eq!(
+            ScriptKind::from_type(Some("text/x-magento-init")),
+            ScriptKind::Json
+        );
+        assert_eq!(
+            ScriptKind::from_type(Some("application/ld+json")),
+            ScriptKind::Json
+        );
+        assert_eq!(
+            ScriptKind::from_type(Some("text/x-template")),
+            ScriptKind::Ignored
+        );
         assert_eq!(ScriptKind::from_type(None), ScriptKind::JavaScript);
     }
 }

@@ -81,7 +81,9 @@ impl OrderSniffer {
                 st.count += 1;
                 let ty = el.get_attribute("type");
                 let kind = ScriptKind::from_type(ty.as_deref());
-                let external = el.get_attribute("src").is_some_and(|s| !s.trim().is_empty());
+                let external = el
+                    .get_attribute("src")
+                    .is_some_and(|s| !s.trim().is_empty());
                 let keep = !external && kind != ScriptKind::Ignored && st.count <= MAX_SCRIPTS;
                 st.body = keep.then(String::new);
                 st.kind = Some(kind);
@@ -172,9 +174,7 @@ fn resolve(cfg: &ExtractConfig, payloads: &[&Payload], hits: &MarkupHits) -> Ext
         order.order_id = Some(id.to_string());
         order.sources.order_id = Some(source.to_string());
         for (_, v, s) in &ids {
-            if *v != id
-                && !order.sources.other_order_ids.iter().any(|c| c.value == *v)
-            {
+            if *v != id && !order.sources.other_order_ids.iter().any(|c| c.value == *v) {
                 order.sources.other_order_ids.push(Candidate {
                     value: v.to_string(),
                     source: s.to_string(),
@@ -211,9 +211,7 @@ fn resolve(cfg: &ExtractConfig, payloads: &[&Payload], hits: &MarkupHits) -> Ext
                 let pick = with_items()
                     .filter(|p| kind == "analytics" || p.kind == kind)
                     .find(agrees)
-                    .or_else(|| {
-                        with_items().find(|p| kind == "analytics" || p.kind == kind)
-                    });
+                    .or_else(|| with_items().find(|p| kind == "analytics" || p.kind == kind));
                 if let Some(p) = pick {
                     order.set_items(p.items.clone(), &p.source);
                     item_payload = Some(p);
