@@ -209,6 +209,26 @@ impl Experiment {
         assign(&self.salt, order_id, &self.weights)
     }
 
+    /// Reads an experiment back from its stored `definition` JSON and checks it still
+    /// matches the `fingerprint` stored at registration.
+    pub fn from_stored(
+        definition: &str,
+        fingerprint: &str,
+    ) -> Result<Experiment, InvalidExperiment> {
+        let e: Experiment = serde_json::from_str(definition)
+            .map_err(|err| bad("definition", format!("stored JSON: {err}")))?;
+        if e.fingerprint() != fingerprint {
+            return Err(bad(
+                "fingerprint",
+                format!(
+                    "stored definition of {} does not match its registered fingerprint",
+                    e.id
+                ),
+            ));
+        }
+        Ok(e)
+    }
+
     /// Hex SHA-256 of the canonical JSON definition: stored at registration so a
     /// report can show the thresholds it judges against are the registered ones.
     pub fn fingerprint(&self) -> String {
@@ -406,5 +426,18 @@ mod tests {
         changed.thresholds.min_sample += 1;
         assert_ne!(brand_wide.fingerprint(), changed.fingerprint());
         assert_eq!(brand_wide.fingerprint().len(), 64);
+        let stored = serde_json::to_string(&brand_wide).unwrap();
+        assert_eq!(
+            Experiment::from_stored(&stored, &brand_wide.fingerprint()).unwrap(),
+            brand_wide
+        );
+        let edited = stored.replace("\"min_sample\":1000", "\"min_sample\":10");
+        assert_ne!(edited, stored);
+        assert_eq!(
+            Experiment::from_stored(&edited, &brand_wide.fingerprint())
+                .unwrap_err()
+                .field,
+            "fingerprint"
+        );
     }
 }

@@ -33,81 +33,84 @@ pub struct CsvError {
 /// Parses CSV text into records, each with the 1-based line it starts on. Blank
 /// lines are skipped; `\r\n` and `\n` both end records; quoted fields may span lines.
 pub fn parse(text: &str) -> Result<Vec<(usize, Vec<String>)>, CsvError> {
+    let b = text.as_bytes();
+    let crlf = |i: usize| b[i] == b'\r' && b.get(i + 1) == Some(&b'\n');
+    let mut i = 0;
+    let mut line = 1;
     let mut records = Vec::new();
-    let mut fields: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut in_quotes = false;
-    let mut after_quote = false;
-    let mut line = 1usize;
-    let mut start_line = 1usize;
-    let mut chars = text.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => {
-                    in_quotes = false;
-                    after_quote = true;
-                }
-                '\n' => {
-                    line += 1;
-                    field.push(c);
-                }
-                _ => field.push(c),
-            }
+    while i < b.len() {
+        if b[i] == b'\n' || crlf(i) {
+            i += if b[i] == b'\n' { 1 } else { 2 };
+            line += 1;
             continue;
         }
-        match c {
-            '"' if field.is_empty() && !after_quote => {
-                in_quotes = true;
-                any = true;
-            }
-            '"' => {
-                return Err(CsvError {
-                    line,
-                    reason: "stray quote inside a field".into(),
-                });
-            }
-            ',' => {
-                fields.push(std::mem::take(&mut field));
-                after_quote = false;
-                any = true;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                if any || !field.is_empty() {
-                    fields.push(std::mem::take(&mut field));
-                    records.push((start_line, std::mem::take(&mut fields)));
+        let start_line = line;
+        let mut fields = Vec::new();
+        loop {
+            if b.get(i) == Some(&b'"') {
+                i += 1;
+                let mut field = String::new();
+                let mut seg = i;
+                loop {
+                    match b.get(i) {
+                        None => {
+                            return Err(CsvError {
+                                line: start_line,
+                                reason: "unterminated quoted field".into(),
+                            })
+                        }
+                        Some(b'"') if b.get(i + 1) == Some(&b'"') => {
+                            field.push_str(&text[seg..=i]);
+                            i += 2;
+                            seg = i;
+                        }
+                        Some(b'"') => {
+                            field.push_str(&text[seg..i]);
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\n') => {
+                            line += 1;
+                            i += 1;
+                        }
+                        Some(_) => i += 1,
+                    }
                 }
-                after_quote = false;
-                any = false;
-                line += 1;
-                start_line = line;
+                fields.push(field);
+            } else {
+                let start = i;
+                while i < b.len() && b[i] != b',' && b[i] != b'\n' && !crlf(i) {
+                    if b[i] == b'"' {
+                        return Err(CsvError {
+                            line,
+                            reason: "stray quote inside a field".into(),
+                        });
+                    }
+                    i += 1;
+                }
+                fields.push(text[start..i].to_string());
             }
-            _ if after_quote => {
-                return Err(CsvError {
-                    line,
-                    reason: "text after a closing quote".into(),
-                });
-            }
-            _ => {
-                field.push(c);
-                any = true;
+            match b.get(i) {
+                None => break,
+                Some(b',') => i += 1,
+                Some(b'\n') => {
+                    i += 1;
+                    line += 1;
+                    break;
+                }
+                Some(_) if crlf(i) => {
+                    i += 2;
+                    line += 1;
+                    break;
+                }
+                Some(_) => {
+                    return Err(CsvError {
+                        line,
+                        reason: "text after a closing quote".into(),
+                    })
+                }
             }
         }
-    }
-    if in_quotes {
-        return Err(CsvError {
-            line: start_line,
-            reason: "unterminated quoted field".into(),
-        });
-    }
-    if any || !field.is_empty() {
-        fields.push(field);
         records.push((start_line, fields));
     }
     Ok(records)
@@ -141,5 +144,12 @@ mod tests {
         assert_eq!(parse("a,b\nc,\"d").unwrap_err().line, 2);
         assert_eq!(parse("a,b\r\nc,d\"x\n").unwrap_err().line, 2);
         assert_eq!(parse("x\n\n\ny\n").unwrap()[1].0, 4);
+        assert_eq!(
+            parse("a,\"b\"c\n").unwrap_err().reason,
+            "text after a closing quote"
+        );
+        let trailing = parse("a,\r\n\"\",b").unwrap();
+        assert_eq!(trailing[0].1, vec!["a".to_string(), String::new()]);
+        assert_eq!(trailing[1].1, vec![String::new(), "b".to_string()]);
     }
 }

@@ -388,6 +388,34 @@ impl ServedOffer {
         }
     }
 
+    /// The row for a holdout order (no block, no token): recorded so arm sizes are known.
+    #[allow(clippy::too_many_arguments)]
+    pub fn holdout(
+        experiment: &str,
+        brand: &str,
+        region: &str,
+        parent_order_id: &str,
+        order_value_minor: Option<i64>,
+        currency: Option<String>,
+        client_hash: Option<String>,
+        served_at: u64,
+    ) -> ServedOffer {
+        ServedOffer {
+            experiment: experiment.into(),
+            parent_order_id: parent_order_id.into(),
+            brand: brand.into(),
+            region: region.into(),
+            arm: Arm::Holdout,
+            model_version: String::new(),
+            skus: Vec::new(),
+            nonce: None,
+            order_value_minor,
+            currency,
+            client_hash,
+            served_at,
+        }
+    }
+
     /// The INSERT OR IGNORE statement for this row.
     pub fn insert(&self) -> Stmt {
         Stmt {

@@ -1189,6 +1189,11 @@ fn parse_export<T: serde::de::DeserializeOwned>(
             return Err(err(1, col, "missing column in header".into()));
         }
     }
+    let columns: HashMap<&str, usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim(), i))
+        .collect();
     let mut out = Vec::new();
     for (line, rec) in it {
         if rec.len() != header.len() {
@@ -1199,7 +1204,7 @@ fn parse_export<T: serde::de::DeserializeOwned>(
             ));
         }
         let row = Row {
-            header: &header,
+            columns: &columns,
             rec: &rec,
         };
         out.push(from_csv(&row).map_err(|(field, reason)| err(line, &field, reason))?);
@@ -1209,14 +1214,13 @@ fn parse_export<T: serde::de::DeserializeOwned>(
 
 /// One CSV record looked up by header name.
 struct Row<'a> {
-    header: &'a [String],
+    columns: &'a HashMap<&'a str, usize>,
     rec: &'a [String],
 }
 
 impl<'a> Row<'a> {
     fn get(&self, name: &str) -> Option<&'a str> {
-        let i = self.header.iter().position(|h| h.trim() == name)?;
-        Some(self.rec[i].as_str())
+        self.columns.get(name).map(|&i| self.rec[i].as_str())
     }
 }
 

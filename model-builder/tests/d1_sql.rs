@@ -182,6 +182,203 @@ fn rejected_beacons_write_nothing_and_replays_are_detected() {
     assert_eq!(count(&c, "events"), 1);
 }
 
+#[test]
+fn stored_rows_have_every_column_in_place() {
+    let c = db();
+    let t = token("P7", Arm::Curated, "nonce-7");
+    let served = ServedOffer::from_token(
+        &t,
+        Some(4599),
+        Some("GBP".into()),
+        Some("abcd".into()),
+        T0 + 1,
+    );
+    run(&c, &served.insert()).unwrap();
+    let row: (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        i64,
+    ) = c
+        .query_row(
+            "SELECT experiment, parent_order_id, brand, region, arm, model_version, skus, nonce, \
+             order_value_minor, currency, client_hash, served_at FROM offers",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
+                ))
+            },
+        )
+        .unwrap();
+    let want = (
+        EXP.to_string(),
+        "P7".to_string(),
+        "acme".to_string(),
+        "GB".to_string(),
+        "curated".to_string(),
+        "v3".to_string(),
+        "22423 85123A 47566".to_string(),
+        "nonce-7".to_string(),
+        4599,
+        "GBP".to_string(),
+        "abcd".to_string(),
+        (T0 + 1) as i64,
+    );
+    assert_eq!(row, want);
+
+    let signed = keys().sign(&t);
+    let ev = verify_beacon(
+        &beacon("click", &signed, Some("47566")),
+        &keys(),
+        Some("h1".into()),
+        T0 + 2,
+    )
+    .unwrap();
+    run(&c, &ev.insert()).unwrap();
+    let row: (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+    ) = c
+        .query_row(
+            "SELECT event_id, experiment, brand, region, parent_order_id, arm, type, sku, \
+             model_version, client_hash, ts FROM events",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                ))
+            },
+        )
+        .unwrap();
+    assert_eq!(row.0, ev.event_id);
+    assert_eq!(
+        (row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10),
+        (
+            EXP.to_string(),
+            "acme".to_string(),
+            "GB".to_string(),
+            "P7".to_string(),
+            "curated".to_string(),
+            "click".to_string(),
+            "47566".to_string(),
+            "v3".to_string(),
+            "h1".to_string(),
+            (T0 + 2) as i64,
+        )
+    );
+
+    for s in conversions_from_page(
+        &t,
+        "U7",
+        &[PageOrderLine {
+            sku: "47566".into(),
+            revenue_minor: 995,
+        }],
+        "GBP",
+        T0 + 3,
+    )
+    .unwrap()
+    {
+        run(&c, &s).unwrap();
+    }
+    let row: (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        i64,
+    ) = c
+        .query_row(
+            "SELECT upsell_order_id, sku, parent_order_id, experiment, brand, region, arm, \
+             model_version, revenue_minor, currency, status, converted_at FROM conversions",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
+                ))
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        (
+            "U7".to_string(),
+            "47566".to_string(),
+            "P7".to_string(),
+            EXP.to_string(),
+            "acme".to_string(),
+            "GB".to_string(),
+            "curated".to_string(),
+            "v3".to_string(),
+            995,
+            "GBP".to_string(),
+            "pending".to_string(),
+            (T0 + 3) as i64,
+        )
+    );
+    let updated: i64 = c
+        .query_row("SELECT updated_at FROM conversions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(updated, (T0 + 3) as i64);
+}
+
 fn confirm_body(id: &str, kind: &str, order: &str, lines: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(
         &serde_json::json!({"id": id, "type": kind, "order_id": order, "lines": lines}),
@@ -358,20 +555,16 @@ fn populate(c: &mut Connection) {
         let mut tok = token(&order, arm, &format!("nonce-{i}"));
         tok.region = region.into();
         let row = if arm == Arm::Holdout {
-            ServedOffer {
-                experiment: EXP.into(),
-                parent_order_id: order.clone(),
-                brand: "acme".into(),
-                region: region.into(),
-                arm,
-                model_version: String::new(),
-                skus: Vec::new(),
-                nonce: None,
-                order_value_minor: value,
-                currency: value.map(|_| currency.to_string()),
-                client_hash: None,
+            ServedOffer::holdout(
+                EXP,
+                "acme",
+                region,
+                &order,
+                value,
+                value.map(|_| currency.to_string()),
+                None,
                 served_at,
-            }
+            )
         } else {
             ServedOffer::from_token(
                 &tok,
