@@ -42,8 +42,9 @@ export function prepareData(dir, { quiet = false } = {}) {
 }
 
 /** Publishes both brands' tables and the configuration into local KV, and applies the D1 migrations. */
-export async function publishLocal(dataDir, persistTo, { quiet = false, configDir = path.join(ROOT, 'config') } = {}) {
-  for (const brand of BRANDS) {
+export async function publishLocal(dataDir, persistTo, { quiet = false, tables = true, configDir = path.join(ROOT, 'config') } = {}) {
+  if (!tables) run(MODEL_BUILDER, ['publish', '--local', '--persist-to', persistTo, '--config', configDir], { quiet });
+  for (const brand of tables ? BRANDS : []) {
     const args = ['publish', '--local', '--persist-to', persistTo, '--tables', path.join(dataDir, `tables-${brand}`)];
     if (brand === BRANDS[BRANDS.length - 1]) args.push('--config', configDir);
     run(MODEL_BUILDER, args, { quiet });
