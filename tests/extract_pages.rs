@@ -65,7 +65,10 @@ fn defaults_alone_find_the_purchase_on_every_analytics_page() {
         let expected: serde_json::Value =
             serde_json::from_slice(&read(&format!("{page}.expected.json"))).unwrap();
         let order = extract::extract_from_chunks(html.chunks(7), &ExtractConfig::default());
-        assert!(order.order_id.is_some(), "{page}: no order id with defaults");
+        assert!(
+            order.order_id.is_some(),
+            "{page}: no order id with defaults"
+        );
         assert_eq!(
             serde_json::to_value(&order.skus).unwrap(),
             expected["skus"],
@@ -82,7 +85,9 @@ fn handlers_only_observe_output_is_byte_identical() {
         let settings = sniffer
             .handlers()
             .into_iter()
-            .fold(lol_html::Settings::new(), |s, h| s.append_element_content_handler(h));
+            .fold(lol_html::Settings::new(), |s, h| {
+                s.append_element_content_handler(h)
+            });
         let mut out = Vec::new();
         let mut rw = lol_html::HtmlRewriter::new(settings, |c: &[u8]| out.extend_from_slice(c));
         for c in html.chunks(5) {
@@ -101,7 +106,9 @@ fn order_is_known_mid_stream_when_the_payload_is_in_the_head() {
     let settings = sniffer
         .handlers()
         .into_iter()
-        .fold(lol_html::Settings::new(), |s, h| s.append_element_content_handler(h));
+        .fold(lol_html::Settings::new(), |s, h| {
+            s.append_element_content_handler(h)
+        });
     let mut rw = lol_html::HtmlRewriter::new(settings, |_: &[u8]| {});
     let mut complete_at = None;
     let mut fed = 0;
@@ -114,18 +121,25 @@ fn order_is_known_mid_stream_when_the_payload_is_in_the_head() {
     }
     rw.end().unwrap();
     let at = complete_at.expect("never complete");
-    assert!(at < html.len() / 3, "complete only after {at} of {} bytes", html.len());
+    assert!(
+        at < html.len() / 3,
+        "complete only after {at} of {} bytes",
+        html.len()
+    );
 }
 
 #[test]
 fn brand_config_picks_which_order_id_and_sku_field_count() {
     // Shopify: the customer-facing order number instead of the internal id.
     let html = read("shopify.html");
-    let cfg = ExtractConfig::from_json(r#"{"preset": "shopify", "order_id_from": ["markup"]}"#)
-        .unwrap();
+    let cfg =
+        ExtractConfig::from_json(r#"{"preset": "shopify", "order_id_from": ["markup"]}"#).unwrap();
     let o = extract::extract_from_html(&html, &cfg);
     assert_eq!(o.order_id.as_deref(), Some("1001"));
-    assert_eq!(o.sources.order_id.as_deref(), Some("selector .os-order-number"));
+    assert_eq!(
+        o.sources.order_id.as_deref(),
+        Some("selector .os-order-number")
+    );
     // Shopify: the data-layer push has product ids in item_id, SKU in item_variant.
     let cfg = ExtractConfig::from_json(
         r#"{"preset": "shopify", "skus_from": ["ga4"], "sku_fields": ["item_variant", "item_id"]}"#,
@@ -147,7 +161,10 @@ fn brand_config_picks_which_order_id_and_sku_field_count() {
                                     "after": "/order_id/", "before": "/"}]}"#,
     )
     .unwrap();
-    assert_eq!(extract::extract_from_html(&html, &cfg).order_id.as_deref(), Some("45"));
+    assert_eq!(
+        extract::extract_from_html(&html, &cfg).order_id.as_deref(),
+        Some("45")
+    );
 }
 
 #[test]
@@ -165,7 +182,10 @@ fn markup_skus_when_the_brand_has_no_analytics() {
     assert_eq!(o.order_id.as_deref(), Some("A-77"));
     assert_eq!(o.skus, ["SKU-1", "SKU-2"]);
     assert_eq!(o.items.len(), 3);
-    assert_eq!(o.sources.skus.as_deref(), Some("selector li.line [data-sku]"));
+    assert_eq!(
+        o.sources.skus.as_deref(),
+        Some("selector li.line [data-sku]")
+    );
 }
 
 #[test]
@@ -175,14 +195,22 @@ fn bigcommerce_needs_the_lookup_and_the_answer_completes_the_order() {
     let lookup_cfg = cfg.lookup.as_ref().unwrap();
     assert!(lookup::needs_lookup(&page, Some(lookup_cfg)));
     assert_eq!(
-        lookup_cfg.url_for(page.order_id.as_deref().unwrap()).unwrap(),
+        lookup_cfg
+            .url_for(page.order_id.as_deref().unwrap())
+            .unwrap(),
         "https://api.bigcommerce.com/stores/abc123xyz/v2/orders/118/products"
     );
-    let api = lookup_cfg.parse_response(&read("bigcommerce.lookup.json")).unwrap();
+    let api = lookup_cfg
+        .parse_response(&read("bigcommerce.lookup.json"))
+        .unwrap();
     assert_eq!(api.order_id.as_deref(), Some("118"));
     let merged = lookup::merge(&page, &api);
     assert!(merged.is_complete());
     assert_eq!(merged.skus, ["CC3C", "ABS"]);
     assert_eq!(merged.items[0].price, Some(49.5));
-    assert!(merged.sources.skus.unwrap().starts_with("lookup https://api.bigcommerce.com"));
+    assert!(merged
+        .sources
+        .skus
+        .unwrap()
+        .starts_with("lookup https://api.bigcommerce.com"));
 }

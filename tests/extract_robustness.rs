@@ -61,7 +61,8 @@ fn random_bytes_do_not_panic() {
         let _ = extract::extract_from_chunks(bytes.chunks(chunk), &cfg);
         let text = String::from_utf8_lossy(&bytes);
         let _ = jsvalue::parse_value(&text);
-        let wrapped = format!("<script>{text}</script><script type=\"application/ld+json\">{text}</script>");
+        let wrapped =
+            format!("<script>{text}</script><script type=\"application/ld+json\">{text}</script>");
         let _ = extract::extract_from_html(wrapped.as_bytes(), &cfg);
     }
 }
@@ -103,8 +104,14 @@ fn hostile_script_bodies_are_bounded() {
         format!("<script>{}</script>", "f(".repeat(50_000)),
         format!("<script>x = {}</script>", "{a:".repeat(50_000)),
         format!("<script>'{}</script>", "\\".repeat(10_001)),
-        format!("<script type=\"application/ld+json\">{}</script>", "{\"@type\":\"Order\",\"x\":".repeat(20_000)),
-        format!("<script>gtag('event','purchase',{{items:[{}]}})</script>", "{item_id:'A'},".repeat(20_000)),
+        format!(
+            "<script type=\"application/ld+json\">{}</script>",
+            "{\"@type\":\"Order\",\"x\":".repeat(20_000)
+        ),
+        format!(
+            "<script>gtag('event','purchase',{{items:[{}]}})</script>",
+            "{item_id:'A'},".repeat(20_000)
+        ),
     ];
     for html in &cases {
         let o = extract::extract_from_chunks(html.as_bytes().chunks(4096), &cfg);

@@ -63,7 +63,13 @@ const NOT_PURCHASE: &[&str] = &[
 ];
 
 const QTY_FIELDS: &[&str] = &["quantity", "qty", "orderQuantity", "quantity_ordered"];
-const PRICE_FIELDS: &[&str] = &["price", "item_price", "unit_price", "final_price", "price_inc_tax"];
+const PRICE_FIELDS: &[&str] = &[
+    "price",
+    "item_price",
+    "unit_price",
+    "final_price",
+    "price_inc_tax",
+];
 const TOTAL_FIELDS: &[&str] = &[
     "value",
     "revenue",
@@ -194,10 +200,7 @@ fn recognize(o: &JsValue, generic: &'static str, how: &str, cfg: &ExtractConfig)
         .get("event")
         .and_then(JsValue::as_str)
         .map(|e| e.trim().to_ascii_lowercase());
-    if event
-        .as_deref()
-        .is_some_and(|e| NOT_PURCHASE.contains(&e))
-    {
+    if event.as_deref().is_some_and(|e| NOT_PURCHASE.contains(&e)) {
         return Match::Reject;
     }
     let found = |p: Payload| Match::Found(Box::new(p));
@@ -340,7 +343,9 @@ fn json_ld_order(o: &JsValue, how: &str, cfg: &ExtractConfig) -> Payload {
             });
         }
     }
-    let due = o.get("partOfInvoice").and_then(|i| i.get("totalPaymentDue"));
+    let due = o
+        .get("partOfInvoice")
+        .and_then(|i| i.get("totalPaymentDue"));
     Payload {
         kind: "json-ld",
         source: format!("json-ld {how}"),
@@ -484,13 +489,17 @@ fn items_of(v: Option<&JsValue>, cfg: &ExtractConfig, exclude: &[&str]) -> Vec<I
 
 #[cfg(test)]
 mod tests {
-    use super::super::script::{scan, ScriptKind};
+    use super::super::script::{scan, ScriptKind, Triggers};
     use super::*;
 
     fn run(js: &str, cfg: &ExtractConfig) -> Vec<Payload> {
         let mut ga = GaEcommerce::default();
         let mut out = Vec::new();
-        for f in scan(js, ScriptKind::JavaScript) {
+        for f in scan(
+            js,
+            ScriptKind::JavaScript,
+            &Triggers::new(&cfg.order_id_fields),
+        ) {
             out.extend(payloads(&f, "<script> #1", cfg, &mut ga));
         }
         out.extend(ga.payloads().cloned());

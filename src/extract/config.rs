@@ -182,7 +182,13 @@ impl ExtractConfig {
             // increment id (customer-facing) is what GA/GTM report; the entity
             // id in the link is internal.
             "magento2" => ExtractConfig {
-                order_id_from: strings(&["magento-ga", "ua-enhanced", "ga4", "markup", "analytics"]),
+                order_id_from: strings(&[
+                    "magento-ga",
+                    "ua-enhanced",
+                    "ga4",
+                    "markup",
+                    "analytics",
+                ]),
                 order_id_selectors: vec![
                     SelectorRule::text(".checkout-success a.order-number strong"),
                     SelectorRule::text(".checkout-success p > span"),
@@ -288,8 +294,8 @@ impl ExtractConfig {
         for (k, v) in std::mem::take(&mut map) {
             merged.insert(k, v);
         }
-        let cfg: ExtractConfig =
-            serde_json::from_value(serde_json::Value::Object(merged)).map_err(|e| {
+        let cfg: ExtractConfig = serde_json::from_value(serde_json::Value::Object(merged))
+            .map_err(|e| {
                 let msg = e.to_string();
                 let field = msg
                     .split('`')
@@ -343,7 +349,10 @@ impl ExtractConfig {
             }
         }
         if self.sku_fields.is_empty() {
-            return Err(bad("sku_fields".into(), "must name at least one field".into()));
+            return Err(bad(
+                "sku_fields".into(),
+                "must name at least one field".into(),
+            ));
         }
         if let Some(lookup) = &self.lookup {
             lookup
@@ -393,10 +402,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("sku_feilds"));
         assert_eq!(e.line, 3);
-        let e = ExtractConfig::from_json(
-            "{\n\"sku_selectors\": [\n {\"selector\": \"div[\"}\n]}",
-        )
-        .unwrap_err();
+        let e = ExtractConfig::from_json("{\n\"sku_selectors\": [\n {\"selector\": \"div[\"}\n]}")
+            .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("sku_selectors[0].selector"));
         assert_eq!(e.line, 2);
         let e = ExtractConfig::from_json("{\"preset\": \"magento3\"}").unwrap_err();
@@ -415,7 +422,8 @@ mod tests {
             ..SelectorRule::attr("a", "href").after("/order_id/")
         };
         assert_eq!(
-            r.clean("https://x/sales/order/view/order_id/45/").as_deref(),
+            r.clean("https://x/sales/order/view/order_id/45/")
+                .as_deref(),
             Some("45")
         );
     }

@@ -585,8 +585,21 @@ impl<'a> Parser<'a> {
 fn is_continuation(b: u8) -> bool {
     matches!(
         b,
-        b'.' | b'[' | b'(' | b'+' | b'-' | b'*' | b'/' | b'%' | b'?' | b'|' | b'&' | b'='
-            | b'<' | b'>' | b'^' | b'`'
+        b'.' | b'['
+            | b'('
+            | b'+'
+            | b'-'
+            | b'*'
+            | b'/'
+            | b'%'
+            | b'?'
+            | b'|'
+            | b'&'
+            | b'='
+            | b'<'
+            | b'>'
+            | b'^'
+            | b'`'
     )
 }
 
@@ -774,7 +787,9 @@ mod tests {
     fn bounded_depth_and_garbage_do_not_panic() {
         let deep = "[".repeat(10_000);
         assert!(parse_value(&deep).is_err());
-        for s in ["{", "{a:", "'abc", "{a:1,,,}", "[1,2", "{'a' 1}", "\\", "-", "{[x]:1}", "0x"] {
+        for s in [
+            "{", "{a:", "'abc", "{a:1,,,}", "[1,2", "{'a' 1}", "\\", "-", "{[x]:1}", "0x",
+        ] {
             let _ = parse_value(s);
         }
     }

@@ -55,7 +55,11 @@ fn record(hits: &RefCell<MarkupHits>, field: Field, value: String, source: &str)
 
 /// Handlers for `rules` filling `field` in `hits`. Rules whose selector does
 /// not parse are skipped (config validation reports them).
-pub fn handlers(rules: &[SelectorRule], field: Field, hits: &Rc<RefCell<MarkupHits>>) -> Vec<Handler> {
+pub fn handlers(
+    rules: &[SelectorRule],
+    field: Field,
+    hits: &Rc<RefCell<MarkupHits>>,
+) -> Vec<Handler> {
     let mut out = Vec::new();
     for rule in rules {
         let Ok(selector) = rule.selector.parse::<Selector>() else {
@@ -84,7 +88,8 @@ pub fn handlers(rules: &[SelectorRule], field: Field, hits: &Rc<RefCell<MarkupHi
         // Text rule: buffer the element's text until its end tag.
         let open: Rc<RefCell<Vec<String>>> = Rc::default();
         let on_el = {
-            let (open, rule, hits, source) = (open.clone(), rule.clone(), hits.clone(), source.clone());
+            let (open, rule, hits, source) =
+                (open.clone(), rule.clone(), hits.clone(), source.clone());
             move |el: &mut Element| {
                 if !el.can_have_content() {
                     return Ok(());
@@ -98,7 +103,8 @@ pub fn handlers(rules: &[SelectorRule], field: Field, hits: &Rc<RefCell<MarkupHi
                     }
                     open.push(String::new());
                 }
-                let (open, rule, hits, source) = (open.clone(), rule.clone(), hits.clone(), source.clone());
+                let (open, rule, hits, source) =
+                    (open.clone(), rule.clone(), hits.clone(), source.clone());
                 let on_end = move |_: &mut EndTag| {
                     if let Some(text) = open.borrow_mut().pop() {
                         if let Some(v) = rule.clean(&text) {

@@ -12,7 +12,7 @@ use lol_html::{ElementContentHandlers, Selector};
 use super::analytics::{self, GaEcommerce, Payload};
 use super::config::ExtractConfig;
 use super::markup::{self, Field, Handler, MarkupHits};
-use super::script::{self, ScriptKind};
+use super::script::{self, ScriptKind, Triggers};
 use super::{Candidate, ExtractedOrder, Item};
 
 /// Scripts scanned per page at most; later ones are ignored.
@@ -81,7 +81,9 @@ impl OrderSniffer {
                 st.count += 1;
                 let ty = el.get_attribute("type");
                 let kind = ScriptKind::from_type(ty.as_deref());
-                let external = el.get_attribute("src").is_some_and(|s| !s.trim().is_empty());
+                let external = el
+                    .get_attribute("src")
+                    .is_some_and(|s| !s.trim().is_empty());
                 let keep = !external && kind != ScriptKind::Ignored && st.count <= MAX_SCRIPTS;
                 st.body = keep.then(String::new);
                 st.kind = Some(kind);
@@ -93,6 +95,7 @@ impl OrderSniffer {
         let on_text = {
             let st = self.scripts.clone();
             let cfg = self.cfg.clone();
+            let triggers = Triggers::new(&cfg.order_id_fields);
             move |t: &mut TextChunk| {
                 let mut st = st.borrow_mut();
                 if let Some(body) = st.body.as_mut() {
@@ -110,7 +113,7 @@ impl OrderSniffer {
                             Some(ty) => format!("<script type=\"{ty}\"> #{}", st.count),
                             None => format!("<script> #{}", st.count),
                         };
-                        for found in script::scan(&body, kind) {
+                        for found in script::scan(&body, kind, &triggers) {
                             let found = analytics::payloads(&found, &place, &cfg, &mut st.ga);
                             let room = MAX_PAYLOADS.saturating_sub(st.payloads.len());
                             st.payloads.extend(found.into_iter().take(room));
@@ -172,9 +175,7 @@ fn resolve(cfg: &ExtractConfig, payloads: &[&Payload], hits: &MarkupHits) -> Ext
         order.order_id = Some(id.to_string());
         order.sources.order_id = Some(source.to_string());
         for (_, v, s) in &ids {
-            if *v != id
-                && !order.sources.other_order_ids.iter().any(|c| c.value == *v)
-            {
+            if *v != id && !order.sources.other_order_ids.iter().any(|c| c.value == *v) {
                 order.sources.other_order_ids.push(Candidate {
                     value: v.to_string(),
                     source: s.to_string(),
@@ -211,9 +212,7 @@ fn resolve(cfg: &ExtractConfig, payloads: &[&Payload], hits: &MarkupHits) -> Ext
                 let pick = with_items()
                     .filter(|p| kind == "analytics" || p.kind == kind)
                     .find(agrees)
-                    .or_else(|| {
-                        with_items().find(|p| kind == "analytics" || p.kind == kind)
-                    });
+                    .or_else(|| with_items().find(|p| kind == "analytics" || p.kind == kind));
                 if let Some(p) = pick {
                     order.set_items(p.items.clone(), &p.source);
                     item_payload = Some(p);

@@ -1,3 +1,3 @@
 //! Subcommands of the model builder, one module each.
-pub mod version;
 pub mod page;
+pub mod version;

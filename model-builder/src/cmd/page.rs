@@ -29,7 +29,8 @@ pub fn load_config(args: &Args) -> anyhow::Result<ExtractConfig> {
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config {}", path.display()))?;
-        return ExtractConfig::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+        return ExtractConfig::from_json(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
     }
     if let Some(name) = &args.preset {
         return match ExtractConfig::preset(name) {
