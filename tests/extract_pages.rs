@@ -169,8 +169,8 @@ fn brand_config_picks_which_order_id_and_sku_field_count() {
 
 #[test]
 fn markup_skus_when_the_brand_has_no_analytics() {
-    let html = br#"<html><body><div class="receipt"><p>Order <b class="ono"> A-77 </b></p>
-        <ul><li class="line" data-sku="SKU-1">One</li><li class="line" data-sku="SKU-2">Two</li>
+    let html = br#"<html><body><div class="receipt"><p>Order <b class="ono"> A&#45;77 </b></p>
+        <ul><li class="line" data-sku="SKU-1">One</li><li class="line" data-sku="SKU&#45;2">Two</li>
         <li class="line" data-sku="SKU-1">One again</li></ul></div></body></html>"#;
     let cfg = ExtractConfig::from_json(
         r#"{"analytics": false,

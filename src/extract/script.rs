@@ -175,9 +175,16 @@ fn scan_js(body: &str, triggers: &Triggers) -> Vec<Found> {
                         None
                     };
                     if let Some((args, _)) = parsed {
-                        if args
-                            .iter()
-                            .any(|a| matches!(a, JsValue::Object(_) | JsValue::Array(_)))
+                        // Literals, or an analytics.js plugin command such as
+                        // `ga('ec:setAction', 'detail')` that changes state.
+                        let plugin_command = args
+                            .first()
+                            .and_then(JsValue::as_str)
+                            .is_some_and(|c| c.contains("ec:") || c.contains("ecommerce:"));
+                        if plugin_command
+                            || args
+                                .iter()
+                                .any(|a| matches!(a, JsValue::Object(_) | JsValue::Array(_)))
                         {
                             out.push(Found::Call {
                                 callee: path.to_string(),
