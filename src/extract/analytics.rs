@@ -577,7 +577,10 @@ mod tests {
             &cfg,
         );
         assert_eq!(p.len(), 1);
-        assert_eq!((p[0].kind, p[0].order_id.as_deref()), ("json-ld", Some("ON-1")));
+        assert_eq!(
+            (p[0].kind, p[0].order_id.as_deref()),
+            ("json-ld", Some("ON-1"))
+        );
         assert_eq!(p[0].items[0].sku, "S-1");
         assert_eq!(p[0].items[0].quantity, Some(3.0));
         assert_eq!(p[0].currency.as_deref(), Some("CHF"));
@@ -611,7 +614,10 @@ mod tests {
             &cfg,
         );
         assert_eq!(p.len(), 1);
-        assert_eq!((p[0].kind, p[0].order_id.as_deref()), ("bigcommerce-checkout", Some("118")));
+        assert_eq!(
+            (p[0].kind, p[0].order_id.as_deref()),
+            ("bigcommerce-checkout", Some("118"))
+        );
         assert!(p[0].items.is_empty());
         // Shopify.checkout: internal order_id, line_items[].sku.
         let p = run(

@@ -192,8 +192,14 @@ mod tests {
 
     #[test]
     fn decodes_common_references() {
-        assert_eq!(decode_entities("A&amp;B&#45;7&#x41;&nbsp;x"), "A&B-7A\u{a0}x");
-        assert_eq!(decode_entities("R&D &unknown; &#xZZ; & end&"), "R&D &unknown; &#xZZ; & end&");
+        assert_eq!(
+            decode_entities("A&amp;B&#45;7&#x41;&nbsp;x"),
+            "A&B-7A\u{a0}x"
+        );
+        assert_eq!(
+            decode_entities("R&D &unknown; &#xZZ; & end&"),
+            "R&D &unknown; &#xZZ; & end&"
+        );
         assert_eq!(decode_entities("&#1114112;é"), "&#1114112;é");
     }
 }
