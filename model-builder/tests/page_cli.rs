@@ -77,7 +77,7 @@ fn bad_config_names_file_line_and_field() {
     let (ok, _, err) = run(&[page.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("brand.json"), "{err}");
-    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("line 4"), "{err}");
     assert!(err.contains("sku_selectors[0].selector"), "{err}");
     let (ok, _, err) = run(&[page.to_str().unwrap(), "--preset", "magento1"]);
     assert!(!ok);

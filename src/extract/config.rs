@@ -156,8 +156,10 @@ pub struct ConfigError {
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.line > 0 {
-            write!(f, "line {}, column {}: ", self.line, self.column)?;
+        match (self.line, self.column) {
+            (0, _) => {}
+            (line, 0) => write!(f, "line {line}: ")?,
+            (line, column) => write!(f, "line {line}, column {column}: ")?,
         }
         if let Some(field) = &self.field {
             write!(f, "field `{field}`: ")?;
@@ -311,8 +313,7 @@ impl ExtractConfig {
             })?;
         cfg.validate().map_err(|mut e| {
             if let Some(f) = &e.field {
-                let top = f.split(['[', '.']).next().unwrap_or(f);
-                e.line = line_of_key(text, top);
+                e.line = line_of_key(text, f);
             }
             e
         })?;
@@ -363,11 +364,27 @@ impl ExtractConfig {
     }
 }
 
-/// 1-based line of the first `"key"` in `text`, or 0.
-fn line_of_key(text: &str, key: &str) -> usize {
-    let needle = format!("\"{key}\"");
-    text.find(&needle)
-        .map_or(0, |pos| text[..pos].matches('\n').count() + 1)
+/// 1-based line of a field in the config text, or 0: follows a path such as
+/// `sku_selectors[1].selector` or `lookup.header` key by key (the n-th
+/// occurrence of the key after an `[n]` index). Best effort, for messages.
+fn line_of_key(text: &str, path: &str) -> usize {
+    let mut pos = 0;
+    let mut nth = 0;
+    for seg in path.split('.') {
+        let (key, index) = match seg.split_once('[') {
+            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (seg, None),
+        };
+        let needle = format!("\"{key}\"");
+        for _ in 0..=nth {
+            match text[pos..].find(&needle) {
+                Some(p) => pos += p + needle.len(),
+                None => return 0,
+            }
+        }
+        nth = index.unwrap_or(0);
+    }
+    text[..pos].matches('\n').count() + 1
 }
 
 #[cfg(test)]
@@ -402,10 +419,18 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("sku_feilds"));
         assert_eq!(e.line, 3);
-        let e = ExtractConfig::from_json("{\n\"sku_selectors\": [\n {\"selector\": \"div[\"}\n]}")
-            .unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("sku_selectors[0].selector"));
-        assert_eq!(e.line, 2);
+        let e = ExtractConfig::from_json(
+            "{\n\"sku_selectors\": [\n {\"selector\": \"div\"},\n {\"selector\": \"div[\"}\n]}",
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sku_selectors[1].selector"));
+        assert_eq!(e.line, 4);
+        let e = ExtractConfig::from_json(
+            "{\"lookup\": {\n \"url\": \"https://x/{order_id}\",\n \"header\": \"a b\", \"secret\": \"S\"}}",
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("lookup.header"));
+        assert_eq!(e.line, 3);
         let e = ExtractConfig::from_json("{\"preset\": \"magento3\"}").unwrap_err();
         assert!(e.message.contains("unknown preset"), "{e}");
         let e = ExtractConfig::from_json("{\n  \"analytics\": @\n}").unwrap_err();
