@@ -108,7 +108,8 @@ pub fn payloads(
             let first = args.first().and_then(JsValue::as_str).unwrap_or("");
             if first == "event" {
                 // gtag('event', name, params): only `purchase` counts.
-                if args.get(1).and_then(JsValue::as_str) == Some("purchase") {
+                let name = args.get(1).and_then(JsValue::as_str).unwrap_or("");
+                if name.trim().eq_ignore_ascii_case("purchase") {
                     if let Some(p) = args.get(2).filter(|p| p.is_object()) {
                         out.push(flat_purchase("gtag", p, &how, cfg));
                     }
