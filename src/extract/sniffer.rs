@@ -29,7 +29,6 @@ struct ScriptState {
     kind: Option<ScriptKind>,
     /// The `type` attribute of the script being read.
     ty: Option<String>,
-    overflow: bool,
     payloads: Vec<Payload>,
     ga: GaEcommerce,
 }
@@ -88,7 +87,6 @@ impl OrderSniffer {
                 st.body = keep.then(String::new);
                 st.kind = Some(kind);
                 st.ty = ty.map(|t| t.chars().take(40).collect());
-                st.overflow = false;
                 Ok(())
             }
         };
@@ -100,7 +98,7 @@ impl OrderSniffer {
                 let mut st = st.borrow_mut();
                 if let Some(body) = st.body.as_mut() {
                     if body.len() + t.as_str().len() > cfg.max_script_bytes {
-                        st.overflow = true;
+                        // Too large to be a purchase payload worth the memory.
                         st.body = None;
                     } else {
                         body.push_str(t.as_str());
@@ -108,12 +106,16 @@ impl OrderSniffer {
                 }
                 if t.last_in_text_node() {
                     if let (Some(body), Some(kind)) = (st.body.take(), st.kind) {
+                        let found = script::scan(&body, kind, &triggers);
+                        if found.is_empty() {
+                            return Ok(());
+                        }
                         let st = &mut *st;
                         let place = match &st.ty {
                             Some(ty) => format!("<script type=\"{ty}\"> #{}", st.count),
                             None => format!("<script> #{}", st.count),
                         };
-                        for found in script::scan(&body, kind, &triggers) {
+                        for found in found {
                             let found = analytics::payloads(&found, &place, &cfg, &mut st.ga);
                             let room = MAX_PAYLOADS.saturating_sub(st.payloads.len());
                             st.payloads.extend(found.into_iter().take(room));
