@@ -629,6 +629,13 @@ mod tests {
         assert_eq!(p[0].order_id.as_deref(), Some("5123"));
         assert_eq!(p[0].items[0].sku, "A");
         assert_eq!(p[0].total, Some(146.52));
+        // A product without a SKU: the Shopify preset falls back to the
+        // variant id, never the line item id.
+        let js = "Shopify.checkout = {order_id: 9, line_items: [{id: 13560093286543, sku: '', variant_id: 439, product_id: 12}]};";
+        assert_eq!(
+            run(js, &ExtractConfig::preset("shopify").unwrap())[0].items[0].sku,
+            "439"
+        );
         // A cart object (items, no order id) is not an order.
         assert!(run("window.cart = {token: 'x', items: [{sku: 'A'}]};", &cfg).is_empty());
     }

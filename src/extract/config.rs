@@ -235,6 +235,9 @@ impl ExtractConfig {
             "shopify" => ExtractConfig {
                 order_id_from: strings(&["shopify-checkout", "analytics", "markup"]),
                 order_id_fields: strings(&["order_id", "transaction_id", "orderId"]),
+                // Products without a SKU are common; the variant id is the
+                // stable fallback (never the line item `id`).
+                sku_fields: strings(&["sku", "variant_id", "item_id"]),
                 order_id_selectors: vec![SelectorRule::text(".os-order-number").after("#")],
                 ..base
             },
