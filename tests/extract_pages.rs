@@ -138,7 +138,7 @@ fn brand_config_picks_which_order_id_and_sku_field_count() {
     assert_eq!(o.order_id.as_deref(), Some("1001"));
     assert_eq!(
         o.sources.order_id.as_deref(),
-        Some("selector .os-order-number")
+        Some("selector span.os-order-number")
     );
     // Shopify: the data-layer push has product ids in item_id, SKU in item_variant.
     let cfg = ExtractConfig::from_json(
@@ -213,4 +213,33 @@ fn bigcommerce_needs_the_lookup_and_the_answer_completes_the_order() {
         .skus
         .unwrap()
         .starts_with("lookup https://api.bigcommerce.com"));
+}
+
+#[test]
+fn preset_markup_rules_find_the_visible_order_number() {
+    let cases = [
+        ("magento2", "000000123"),
+        ("sfra", "00001234"),
+        ("woocommerce", "1234"),
+        ("prestashop", "XKBKNABJK"),
+        ("shopify", "1001"),
+        ("solidus", "R392817465"),
+    ];
+    for (page, id) in cases {
+        let cfg = ExtractConfig {
+            analytics: false,
+            ..ExtractConfig::preset(page).unwrap()
+        };
+        let html = read(&format!("{page}.html"));
+        let o = extract::extract_from_chunks(html.chunks(11), &cfg);
+        assert_eq!(o.order_id.as_deref(), Some(id), "{page}");
+        assert!(
+            o.sources.order_id.unwrap().starts_with("selector "),
+            "{page}"
+        );
+        assert!(
+            o.skus.is_empty(),
+            "{page}: SKUs without analytics or SKU rules"
+        );
+    }
 }
