@@ -157,7 +157,7 @@ fn scan_js(body: &str, triggers: &Triggers) -> Vec<Found> {
             }
             b'/' if matches!(s.get(i + 1), Some(b'/' | b'*')) => i = jsvalue::skip_ws(s, i),
             b'/' if b"(,=:[!&|?{};+-*%<>~^".contains(&last_sig) => {
-                i = skip_regex(s, i);
+                i = jsvalue::skip_regex(s, i);
                 last_sig = b'/';
             }
             _ if b.is_ascii_alphabetic() || b == b'_' || b == b'$' => {
@@ -279,24 +279,6 @@ fn read_path(body: &str, i: usize) -> (&str, usize) {
     }
     // Paths are ASCII by construction, so slicing is on char boundaries.
     (&body[i..end], end)
-}
-
-/// Skips a regular-expression literal starting at the `/` at `i`.
-fn skip_regex(s: &[u8], i: usize) -> usize {
-    let mut j = i + 1;
-    let mut in_class = false;
-    while let Some(&b) = s.get(j) {
-        match b {
-            b'\\' => j += 1,
-            b'[' => in_class = true,
-            b']' => in_class = false,
-            b'/' if !in_class => return j + 1,
-            b'\n' => return j,
-            _ => {}
-        }
-        j += 1;
-    }
-    s.len()
 }
 
 #[cfg(test)]
