@@ -243,3 +243,36 @@ fn preset_markup_rules_find_the_visible_order_number() {
         );
     }
 }
+
+#[test]
+fn payload_scripts_really_arrive_in_several_text_chunks() {
+    // The trap the chunked runs exercise: lol_html hands a script's text over
+    // in pieces as bytes arrive, so a payload is split across text chunks.
+    let html = read("magento2.html");
+    let pieces = std::rc::Rc::new(std::cell::RefCell::new(Vec::<usize>::new()));
+    let counter = pieces.clone();
+    let mut current = 0usize;
+    let handler = lol_html::ElementContentHandlers::default().text(
+        move |t: &mut lol_html::html_content::TextChunk| {
+            current += 1;
+            if t.last_in_text_node() {
+                counter.borrow_mut().push(current);
+                current = 0;
+            }
+            Ok(())
+        },
+    );
+    let selector: lol_html::Selector = "script[type=\"text/x-magento-init\"]".parse().unwrap();
+    let settings = lol_html::Settings::new()
+        .append_element_content_handler((std::borrow::Cow::Owned(selector), handler));
+    let mut rw = lol_html::HtmlRewriter::new(settings, |_: &[u8]| {});
+    for c in html.chunks(7) {
+        rw.write(c).unwrap();
+    }
+    rw.end().unwrap();
+    let pieces = pieces.borrow();
+    // The first x-magento-init block is the GA4 purchase payload.
+    assert!(pieces[0] > 100, "payload came in {} chunks", pieces[0]);
+    let order = extract::extract_from_chunks(html.chunks(7), &config_for("magento2"));
+    assert_eq!(order.order_id.as_deref(), Some("000000123"));
+}
