@@ -153,14 +153,21 @@ pub fn publish_tables(kv: &Kv, build: &BuildOutput, now: i64) -> Result<Report> 
     let (text, binary): (Vec<_>, Vec<_>) = upload
         .iter()
         .partition(|(_, v)| std::str::from_utf8(v).is_ok());
-    let mut back = kv.get_all(
-        &text.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
-        true,
-    )?;
-    back.extend(kv.get_all(
-        &binary.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
-        false,
-    )?);
+    let mut back = BTreeMap::new();
+    // Locally one batch reads everything byte-exact; remotely text goes in bulk, binary key by key.
+    let parts = if matches!(kv.target, wrangler::Target::Local(_)) {
+        vec![([text, binary].concat(), false)]
+    } else {
+        vec![(text, true), (binary, false)]
+    };
+    for (part, is_text) in parts {
+        if !part.is_empty() {
+            back.extend(kv.get_all(
+                &part.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+                is_text,
+            )?);
+        }
+    }
     let bad: Vec<String> = upload
         .iter()
         .filter(|(k, v)| {
