@@ -185,6 +185,53 @@ impl Kv {
         Ok(())
     }
 
+    /// Stores every pair, then reads each back byte-exact (locally in the same
+    /// batch, so one process does both). The caller compares what came back.
+    pub fn put_and_read_back(
+        &self,
+        pairs: &[(String, Vec<u8>)],
+    ) -> Result<BTreeMap<String, Option<Vec<u8>>>> {
+        if let Target::Local(dir) = &self.target {
+            let mut ops = Vec::new();
+            let mut gets = Vec::new();
+            for (i, (k, v)) in pairs.iter().enumerate() {
+                let p = self.scratch_file(&format!("put-{i}.bin"), v)?;
+                ops.push(json!({"op": "put", "key": k, "path": p}));
+            }
+            for (i, (k, _)) in pairs.iter().enumerate() {
+                let p = self.scratch.join(format!("get-{i}.bin"));
+                ops.push(json!({"op": "get", "key": k, "path": p}));
+                gets.push((k.clone(), p));
+            }
+            let r = self.local(dir, ops)?;
+            return gets
+                .into_iter()
+                .map(|(k, p)| {
+                    let v = if r.found.get(&k).copied().unwrap_or(false) {
+                        Some(std::fs::read(&p)?)
+                    } else {
+                        None
+                    };
+                    Ok((k, v))
+                })
+                .collect();
+        }
+        self.put_all(pairs)?;
+        let (text, binary): (Vec<_>, Vec<_>) = pairs
+            .iter()
+            .partition(|(_, v)| std::str::from_utf8(v).is_ok());
+        let mut back = BTreeMap::new();
+        for (part, is_text) in [(text, true), (binary, false)] {
+            if !part.is_empty() {
+                back.extend(self.get_all(
+                    &part.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+                    is_text,
+                )?);
+            }
+        }
+        Ok(back)
+    }
+
     /// One remote `kv bulk put` call.
     fn bulk_put(&self, items: &[Value]) -> Result<()> {
         let p = self.scratch_file("bulk-put.json", serde_json::to_string(items)?.as_bytes())?;
