@@ -142,7 +142,7 @@ mod tests {
             for r in ["uk", "eu", "row"] {
                 let mut s = Settings::default();
                 s.style.accent = accent.into();
-                s.style.heading = format!("{r}");
+                s.style.heading = r.to_string();
                 by_region.insert(r.to_string(), s);
             }
             CompiledBrand {

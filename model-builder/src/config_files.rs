@@ -6,6 +6,9 @@
 //! - `brands/<brand>.toml` — one file per brand;
 //! - `brands/<brand>/<region>.toml` — optional brand × region overrides.
 //!
+//! - `experiments.lock` — written by `model-builder config lock`: the SHA-256 of
+//!   every started experiment, so a change after the start is an error.
+//!
 //! `.json` works wherever `.toml` does. Other `.toml`/`.json` files are errors
 //! (a misplaced override would otherwise be silently ignored); other files
 //! (`README.md`, ...) are ignored.
@@ -293,6 +296,7 @@ pub fn check_dir(dir: &Path, now_unix: i64) -> (Option<ConfigSet>, Vec<ConfigErr
     let (set, mut errors) = load_dir(dir);
     if let Some(s) = &set {
         errors.extend(upsell_edge::config::validate(s, now_unix));
+        errors.extend(check_lock(dir, s, now_unix));
     }
     errors.sort();
     errors.dedup();
@@ -333,4 +337,163 @@ mod tests {
         let e = parse_layer(Scope::Platform, "p.json", "{\n\"a\": ,\n}", true).unwrap_err();
         assert_eq!(e.line, Some(2));
     }
+}
+
+/// File in the configuration directory that records started experiments.
+pub const LOCK_FILE: &str = "experiments.lock";
+
+/// SHA-256 of an experiment's canonical JSON (field order of the typed model).
+pub fn experiment_hash(x: &upsell_edge::config::Experiment) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(x).expect("experiment serializes");
+    Sha256::digest(json)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One started experiment as found in the configuration.
+struct Started {
+    hash: String,
+    start: String,
+    file: String,
+    line: Option<u32>,
+    key: String,
+}
+
+/// Every started experiment of every brand × region, by id.
+fn started(set: &ConfigSet, now: i64) -> BTreeMap<String, Vec<Started>> {
+    let mut out: BTreeMap<String, Vec<Started>> = BTreeMap::new();
+    for brand in set.brands.keys() {
+        for region in set.regions_of(brand) {
+            let Ok(eff) = set.resolve(brand, &region) else {
+                continue;
+            };
+            for (i, x) in eff.settings.experiments.iter().enumerate() {
+                if upsell_edge::config::parse_rfc3339(&x.start).is_none_or(|t| t > now) {
+                    continue;
+                }
+                let key = format!("experiments[{i}]");
+                let (file, line) = match eff.source_of(&key) {
+                    Some(upsell_edge::config::Source::Layer { file, line, .. }) => {
+                        (file.clone(), *line)
+                    }
+                    _ => (set.brands[brand].base.file.clone(), None),
+                };
+                out.entry(x.id.clone()).or_default().push(Started {
+                    hash: experiment_hash(x),
+                    start: x.start.clone(),
+                    file,
+                    line,
+                    key,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Reads the lock file: experiment id → recorded sha256 (empty when there is no file).
+fn read_lock(dir: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let p = dir.join(LOCK_FILE);
+    let file = p.display().to_string();
+    let Ok(text) = std::fs::read_to_string(&p) else {
+        return Ok(BTreeMap::new());
+    };
+    let v: Value = serde_json::from_str(&text).map_err(|e| ConfigError {
+        file: file.clone(),
+        line: Some(e.line() as u32),
+        key: String::new(),
+        message: format!("not valid JSON: {e}"),
+    })?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| ConfigError::new(&file, "", "must be a JSON object"))?;
+    obj.iter()
+        .map(|(id, e)| {
+            let sha = e.get("sha256").and_then(Value::as_str);
+            sha.map(|s| (id.clone(), s.to_string()))
+                .ok_or_else(|| ConfigError::new(&file, id, "entry needs a string `sha256`"))
+        })
+        .collect()
+}
+
+/// Immutability of started experiments: each must be recorded in the lock file
+/// and still match its recorded hash; one id may not have two definitions.
+pub fn check_lock(dir: &Path, set: &ConfigSet, now: i64) -> Vec<ConfigError> {
+    let lock = match read_lock(dir) {
+        Ok(l) => l,
+        Err(e) => return vec![e],
+    };
+    let mut errors = Vec::new();
+    for (id, defs) in started(set, now) {
+        let at = |s: &Started, message: String| ConfigError {
+            file: s.file.clone(),
+            line: s.line,
+            key: s.key.clone(),
+            message,
+        };
+        let first = &defs[0];
+        if let Some(other) = defs.iter().find(|d| d.hash != first.hash) {
+            errors.push(at(
+                other,
+                format!(
+                    "experiment `{id}` has two different definitions ({} and {})",
+                    first.file, other.file
+                ),
+            ));
+        }
+        match lock.get(&id) {
+            None => errors.push(at(
+                first,
+                format!(
+                    "experiment `{id}` started at {} but is not recorded in {LOCK_FILE}: run `model-builder config lock --dir {}`",
+                    first.start,
+                    dir.display()
+                ),
+            )),
+            Some(h) => {
+                for d in defs.iter().filter(|d| d.hash != *h) {
+                    errors.push(at(
+                        d,
+                        format!(
+                            "experiment `{id}` changed after it started at {}: it no longer matches {LOCK_FILE} (sha256 {h}); a started experiment is immutable, give the new design a new id",
+                            d.start
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    errors.sort();
+    errors.dedup();
+    errors
+}
+
+/// Records every started experiment not yet in the lock file (never changes an
+/// existing entry). Returns the ids added.
+pub fn write_lock(dir: &Path, set: &ConfigSet, now: i64) -> Result<Vec<String>, ConfigError> {
+    let p = dir.join(LOCK_FILE);
+    let mut v: serde_json::Map<String, Value> = match std::fs::read_to_string(&p) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            ConfigError::new(&p.display().to_string(), "", format!("not valid JSON: {e}"))
+        })?,
+        Err(_) => serde_json::Map::new(),
+    };
+    let mut added = Vec::new();
+    for (id, defs) in started(set, now) {
+        if v.contains_key(&id) {
+            continue;
+        }
+        v.insert(
+            id.clone(),
+            serde_json::json!({"sha256": defs[0].hash, "start": defs[0].start, "locked_at": upsell_edge::config::format_rfc3339(now)}),
+        );
+        added.push(id);
+    }
+    let body = serde_json::to_string_pretty(&Value::Object(v)).expect("lock serializes") + "\n";
+    std::fs::write(&p, body).map_err(|e| {
+        ConfigError::new(&p.display().to_string(), "", format!("cannot write: {e}"))
+    })?;
+    Ok(added)
 }

@@ -165,3 +165,60 @@ fn syntax_errors_and_stray_files_are_named() {
     );
     assert!(!err.contains("README"), "{err}");
 }
+
+#[test]
+fn a_started_experiment_is_locked_and_cannot_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let experiment = |weights: (f64, f64, f64), start: &str| {
+        format!(
+            "hosts = [\"a.localhost\"]\n\n[[experiments]]\nid = \"x1\"\nsalt = \"s\"\nstart = \"{start}\"\narms = [{{ name = \"ai\", weight = {} }}, {{ name = \"curated\", weight = {} }}, {{ name = \"holdout\", weight = {} }}]\n[experiments.thresholds]\nmin_lift_ai_over_curated = 0.05\nmin_attach_rate = 0.01\nmin_revenue_per_1000_orders = 10.0\nalpha = 0.05\nmin_sample = 100\n",
+            weights.0, weights.1, weights.2
+        )
+    };
+    write(d, "cfg/platform.toml", "");
+    // Not started yet: no lock needed.
+    write(
+        d,
+        "cfg/brands/a.toml",
+        &experiment((0.8, 0.1, 0.1), "2999-01-01T00:00:00Z"),
+    );
+    assert!(mb(&["config", "check", "cfg"], d).status.success());
+
+    write(
+        d,
+        "cfg/brands/a.toml",
+        &experiment((0.8, 0.1, 0.1), "2026-01-01T00:00:00Z"),
+    );
+    let o = mb(&["config", "check", "cfg"], d);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("cfg/brands/a.toml:3: experiments[0]: experiment `x1` started at 2026-01-01T00:00:00Z but is not recorded in experiments.lock"), "{err}");
+
+    let o = mb(&["config", "lock", "--dir", "cfg"], d);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("locked 1 started experiment(s): x1"));
+    assert!(mb(&["config", "check", "cfg"], d).status.success());
+
+    // Any change after the start is refused, and `lock` does not overwrite the record.
+    write(
+        d,
+        "cfg/brands/a.toml",
+        &experiment((0.7, 0.2, 0.1), "2026-01-01T00:00:00Z"),
+    );
+    let o = mb(&["config", "check", "cfg"], d);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.contains("experiments[0]: experiment `x1` changed after it started"),
+        "{err}"
+    );
+    assert!(mb(&["config", "lock", "--dir", "cfg"], d).status.success());
+    assert_eq!(
+        mb(&["config", "check", "cfg"], d).status.code(),
+        Some(1),
+        "lock never rewrites an entry"
+    );
+    let o = mb(&["config", "compile", "--dir", "cfg"], d);
+    assert!(!o.status.success(), "nothing invalid compiles");
+}

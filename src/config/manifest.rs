@@ -82,11 +82,11 @@ pub fn readable_versions(bytes: &[u8]) -> Result<Vec<TableVersion>, String> {
 /// Reads the shards `wanted` picks from the first version whose every wanted
 /// shard `get` can return, trying versions in order. `None` means "no offers":
 /// no version is complete yet (KV may not have propagated it) or none is readable.
-pub async fn read_complete<'v, W, G, F>(
-    versions: &'v [TableVersion],
+pub async fn read_complete<W, G, F>(
+    versions: &[TableVersion],
     wanted: W,
     mut get: G,
-) -> Option<(&'v TableVersion, Vec<Vec<u8>>)>
+) -> Option<(&TableVersion, Vec<Vec<u8>>)>
 where
     W: Fn(&TableVersion) -> Vec<String>,
     G: FnMut(String) -> F,

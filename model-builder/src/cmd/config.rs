@@ -40,6 +40,13 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Record every started experiment's hash in DIR/experiments.lock (existing
+    /// entries never change), so `check` refuses later edits to it.
+    Lock {
+        /// Configuration directory.
+        #[arg(long, default_value = "config")]
+        dir: PathBuf,
+    },
     /// Validate, then write the compiled configuration JSON the worker reads.
     Compile {
         /// Configuration directory.
@@ -61,6 +68,25 @@ pub fn run(args: Args) -> Result<()> {
             region,
             json,
         } => show(&dir, &brand, &region, json),
+        Cmd::Lock { dir } => {
+            let (set, errors) = crate::config_files::load_dir(&dir);
+            let mut errors: Vec<ConfigError> = errors;
+            if let Some(s) = &set {
+                errors.extend(upsell_edge::config::validate(s, now_unix()));
+            }
+            if !errors.is_empty() {
+                return fail_with(&errors);
+            }
+            let set = set.context("configuration did not load")?;
+            let added = crate::config_files::write_lock(&dir, &set, now_unix())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "locked {} started experiment(s): {}",
+                added.len(),
+                added.join(", ")
+            );
+            Ok(())
+        }
         Cmd::Compile { dir, out } => {
             let cfg = compile_dir(&dir)?;
             let body = serde_json::to_string_pretty(&cfg)?;

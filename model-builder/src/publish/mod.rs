@@ -90,11 +90,7 @@ pub fn publish_config(kv: &Kv, cfg: &CompiledConfig, now: i64) -> Result<Option<
             old.to_string().into_bytes(),
         ));
     }
-    kv.put_all(&pairs)?;
-    let back = kv.get_text(&[CONFIG_KEY.to_string()])?;
-    if back.get(CONFIG_KEY).and_then(|v| v.as_deref()) != Some(body.as_str()) {
-        bail!("config/current did not read back as written");
-    }
+    write_verified(kv, &pairs)?;
     Ok(Some(cfg.version))
 }
 
@@ -149,18 +145,7 @@ pub fn publish_tables(kv: &Kv, build: &BuildOutput, now: i64) -> Result<Report> 
         );
     }
 
-    kv.put_all(&upload)?;
-    let (text, binary): (Vec<_>, Vec<_>) = upload
-        .iter()
-        .partition(|(_, v)| std::str::from_utf8(v).is_ok());
-    let mut back = kv.get_all(
-        &text.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
-        true,
-    )?;
-    back.extend(kv.get_all(
-        &binary.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
-        false,
-    )?);
+    let back = kv.put_and_read_back(&upload)?;
     let bad: Vec<String> = upload
         .iter()
         .filter(|(k, v)| {
@@ -212,17 +197,16 @@ pub fn publish_tables(kv: &Kv, build: &BuildOutput, now: i64) -> Result<Report> 
             m.version
         ));
     }
-    // The switch: one write per manifest key, in one wrangler call.
-    kv.put_all(&writes)?;
-    verify_text(kv, &writes)?;
+    // The switch: one write per manifest key, in one batch, read back.
+    write_verified(kv, &writes)?;
     Ok(report)
 }
 
-/// Reads text pairs back and fails unless each is exactly as written.
-fn verify_text(kv: &Kv, writes: &[(String, Vec<u8>)]) -> Result<()> {
-    let back = kv.get_text(&writes.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>())?;
+/// Writes pairs, reads them back and fails unless each is exactly as written.
+fn write_verified(kv: &Kv, writes: &[(String, Vec<u8>)]) -> Result<()> {
+    let back = kv.put_and_read_back(writes)?;
     for (k, v) in writes {
-        if back.get(k).and_then(|b| b.as_deref()).map(str::as_bytes) != Some(v.as_slice()) {
+        if back.get(k).and_then(|b| b.as_deref()) != Some(v.as_slice()) {
             bail!("`{k}` did not read back as written");
         }
     }
@@ -290,8 +274,7 @@ pub fn rollback_tables(
             missing.join("\n  ")
         );
     }
-    kv.put_all(&writes)?;
-    verify_text(kv, &writes)?;
+    write_verified(kv, &writes)?;
     Ok(done)
 }
 
@@ -314,8 +297,7 @@ pub fn rollback_config(kv: &Kv) -> Result<String> {
         (CONFIG_KEY.to_string(), prev.clone().into_bytes()),
         (CONFIG_PREVIOUS_KEY.to_string(), cur.clone().into_bytes()),
     ];
-    kv.put_all(&writes)?;
-    verify_text(kv, &writes)?;
+    write_verified(kv, &writes)?;
     Ok(line)
 }
 
