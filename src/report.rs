@@ -1045,7 +1045,7 @@ const LEDGER_COLUMNS: [&str; 15] = [
     "updated_at",
 ];
 
-/// The events export as CSV (header [`EVENT_COLUMNS`](self)).
+/// The events export as CSV: `ts,experiment,brand,region,parent_order_id,arm,type,sku,order_value_minor,currency`.
 pub fn events_csv(events: &[EventRecord]) -> String {
     let mut out = String::new();
     csv::write_row(&mut out, &EVENT_COLUMNS);
