@@ -163,6 +163,24 @@ pub struct Stmt {
     pub params: Vec<SqlValue>,
 }
 
+#[cfg(target_arch = "wasm32")]
+impl Stmt {
+    /// Prepares this statement on D1 with its parameters bound (integers travel as JS
+    /// numbers, exact up to 2^53, which covers Unix ms and minor-unit amounts).
+    pub fn prepare(&self, db: &worker::D1Database) -> worker::Result<worker::D1PreparedStatement> {
+        let params: Vec<wasm_bindgen::JsValue> = self
+            .params
+            .iter()
+            .map(|p| match p {
+                SqlValue::Null => wasm_bindgen::JsValue::NULL,
+                SqlValue::Int(i) => wasm_bindgen::JsValue::from_f64(*i as f64),
+                SqlValue::Text(s) => wasm_bindgen::JsValue::from_str(s),
+            })
+            .collect();
+        db.prepare(self.sql).bind(&params)
+    }
+}
+
 /// Registers an experiment (plain INSERT: a second registration of the id fails, and
 /// triggers forbid UPDATE/DELETE). Params: id, brand, region, start_ms, registered_at,
 /// definition JSON, fingerprint.
