@@ -365,6 +365,7 @@ pub fn parse_time(s: &str) -> Option<u64> {
         .map(|p| p.parse().ok())
         .collect::<Option<_>>()?;
     let valid = d.len() == 3
+        && (1970..=9999).contains(&d[0])
         && (1..=12).contains(&d[1])
         && (1..=31).contains(&d[2])
         && (1..=3).contains(&t.len())
@@ -1689,6 +1690,8 @@ mod tests {
         );
         assert_eq!(parse_time("2024-02-29 12:30"), Some(1_709_209_800_000));
         assert_eq!(parse_time("2024-02-29T25:00"), None);
+        assert_eq!(parse_time("99999999999999-01-01"), None);
+        assert_eq!(parse_time("99999999999999999999999"), None);
         assert!(authorize_admin(Some("Bearer s3cret"), "s3cret"));
         assert!(!authorize_admin(Some("Bearer s3cre"), "s3cret"));
         assert!(!authorize_admin(Some("s3cret"), "s3cret"));
