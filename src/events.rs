@@ -905,6 +905,14 @@ impl VerifiedWebhook {
     }
 }
 
+/// Whether a webhook batch was a replay, given the rows changed by each statement of
+/// [`VerifiedWebhook::statements`] in order: only the receipt insert (the *last*
+/// statement) tells; the updates before it legitimately change 0 rows when the
+/// upsell order is unknown or already in that state.
+pub fn webhook_replayed(changes_per_statement: &[u64]) -> bool {
+    changes_per_statement.last().copied().unwrap_or(0) == 0
+}
+
 // ---------------------------------------------------------------------------
 // Privacy and rate limiting
 // ---------------------------------------------------------------------------
