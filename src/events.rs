@@ -406,6 +406,36 @@ impl ServedOffer {
         }
     }
 
+    /// The row for an order of `arm` that got no block (no candidates, time budget
+    /// exceeded, render failed). Enrol it anyway: the report is intention-to-treat, and
+    /// dropping such orders would shrink one arm's denominator and bias its attach rate.
+    #[allow(clippy::too_many_arguments)]
+    pub fn without_block(
+        experiment: &str,
+        arm: Arm,
+        brand: &str,
+        region: &str,
+        parent_order_id: &str,
+        order_value_minor: Option<i64>,
+        currency: Option<String>,
+        client_hash: Option<String>,
+        served_at: u64,
+    ) -> ServedOffer {
+        ServedOffer {
+            arm,
+            ..ServedOffer::holdout(
+                experiment,
+                brand,
+                region,
+                parent_order_id,
+                order_value_minor,
+                currency,
+                client_hash,
+                served_at,
+            )
+        }
+    }
+
     /// The row for a holdout order (no block, no token): recorded so arm sizes are known.
     #[allow(clippy::too_many_arguments)]
     pub fn holdout(
@@ -1090,6 +1120,16 @@ mod tests {
             let err = verify_beacon(&b, &keys(), None, now).unwrap_err();
             assert_eq!(err.status(), status, "{err}");
         }
+    }
+
+    #[test]
+    fn orders_without_a_block_are_still_enrolled_in_their_arm() {
+        let row = ServedOffer::without_block("e", Arm::Ai, "b", "GB", "P1", None, None, None, 7);
+        assert_eq!(
+            (row.arm, row.nonce.as_deref(), row.skus.len()),
+            (Arm::Ai, None, 0)
+        );
+        assert_eq!(row.insert().params[4], SqlValue::Text("ai".into()));
     }
 
     #[test]
