@@ -344,6 +344,22 @@ pub fn newcombe_diff(x1: u64, n1: u64, x2: u64, n2: u64, z: f64) -> Option<Inter
     })
 }
 
+/// Ratio of proportions `(x1/n1) / (x2/n2)` with the Katz log interval
+/// (`ln RR ± z·sqrt(1/x1 − 1/n1 + 1/x2 − 1/n2)`); None when either count is 0.
+pub fn ratio_log_ci(x1: u64, n1: u64, x2: u64, n2: u64, z: f64) -> Option<Interval> {
+    if x1 == 0 || x2 == 0 || x1 > n1 || x2 > n2 {
+        return None;
+    }
+    let (x1, n1, x2, n2) = (x1 as f64, n1 as f64, x2 as f64, n2 as f64);
+    let rr = (x1 / n1) / (x2 / n2);
+    let se = (1.0 / x1 - 1.0 / n1 + 1.0 / x2 - 1.0 / n2).max(0.0).sqrt();
+    Some(Interval {
+        estimate: rr,
+        low: rr * (-z * se).exp(),
+        high: rr * (z * se).exp(),
+    })
+}
+
 /// Difference of means `mean(a) − mean(b)` with Welch's interval at level `1 − alpha`;
 /// returns the interval and the Welch–Satterthwaite degrees of freedom (None if either
 /// sample has fewer than 2 observations). Zero variance in both gives a point interval.
