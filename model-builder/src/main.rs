@@ -19,6 +19,8 @@ enum Command {
     Version,
     /// Experiment report (per-arm figures, lifts with CIs, verdict) from an export.
     Report(cmd::report::Args),
+    /// Pre-register experiments (thresholds fixed before the start) as D1 SQL.
+    RegisterExperiment(cmd::register_experiment::Args),
 }
 
 fn main() {
@@ -26,6 +28,7 @@ fn main() {
     let result = match cli.command {
         Command::Version => cmd::version::run(),
         Command::Report(args) => cmd::report::run(args),
+        Command::RegisterExperiment(args) => cmd::register_experiment::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");
