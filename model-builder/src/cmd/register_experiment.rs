@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use upsell_edge::assign::Experiment;
 use upsell_edge::events::{register_experiment, SqlValue, Stmt};
+use upsell_edge::stats::{power_two_proportions, sample_size_two_proportions};
 
 /// Arguments of `model-builder register-experiment`.
 #[derive(Debug, clap::Args)]
@@ -21,6 +22,10 @@ pub struct Args {
     /// Every experiment must start at or after it.
     #[arg(long)]
     pub at: Option<String>,
+    /// Expected attach rate of `curated` (e.g. 0.03): adds a power analysis of each
+    /// experiment's `min_sample` for its `min_conversion_lift`, and warns below 80 %.
+    #[arg(long)]
+    pub baseline_attach_rate: Option<f64>,
     /// Write the SQL here instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -63,6 +68,28 @@ pub fn inline(stmt: &Stmt) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// One line of power analysis: orders per arm needed for 80 % power to detect the
+/// registered minimum lift over `baseline`, and the power `min_sample` gives.
+fn power_note(e: &Experiment, baseline: f64) -> String {
+    let t = &e.thresholds;
+    let target = baseline * (1.0 + t.min_conversion_lift);
+    let needed = sample_size_two_proportions(target, baseline, t.alpha, 0.8);
+    let power = power_two_proportions(target, baseline, t.min_sample, t.alpha);
+    let verdict = if power < 0.8 {
+        "WARNING: underpowered"
+    } else {
+        "ok"
+    };
+    format!(
+        "power: attach {baseline} -> {target:.5} (lift {}), alpha {}: {} orders/arm for 80 % power; min_sample {} gives {:.1} % ({verdict})",
+        t.min_conversion_lift,
+        t.alpha,
+        needed.map_or("n/a".into(), |n| n.to_string()),
+        t.min_sample,
+        100.0 * power
+    )
+}
+
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let name = args.definition.display().to_string();
@@ -94,6 +121,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let stmt = register_experiment(&e, now_ms)
             .with_context(|| format!("{name}: experiment #{} ({})", i + 1, e.id))?;
         sql.push_str(&format!("-- {} fingerprint {}\n", e.id, e.fingerprint()));
+        if let Some(base) = args.baseline_attach_rate {
+            let line = power_note(&e, base);
+            eprintln!("{}: {line}", e.id);
+            sql.push_str(&format!("-- {line}\n"));
+        }
         sql.push_str(&inline(&stmt)?);
         sql.push_str(";\n");
     }
