@@ -187,3 +187,25 @@ fn register_experiment_sql_applies_once_and_refuses_late_registration() {
         "second registration must fail"
     );
 }
+
+#[test]
+fn register_experiment_power_note_flags_an_underpowered_min_sample() {
+    let out = Command::new(env!("CARGO_BIN_EXE_model-builder"))
+        .args([
+            "register-experiment",
+            "--definition",
+            &data("experiment.json"),
+            "--at",
+            "0",
+        ])
+        .args(["--baseline-attach-rate", "0.03"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    // Reference: 53210.3 orders per arm (see stats::tests::power_and_sample_size_match_reference).
+    assert!(err.contains("53211 orders/arm for 80 % power"), "{err}");
+    assert!(err.contains("WARNING: underpowered"), "{err}");
+    let sql = String::from_utf8(out.stdout).unwrap();
+    assert!(sql.contains("-- power: attach 0.03"), "{sql}");
+}
