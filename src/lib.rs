@@ -10,11 +10,19 @@
 #![warn(missing_docs)]
 
 pub mod assign;
+pub mod config;
 pub mod csv;
 pub mod events;
+pub mod extract;
+pub mod inject;
+pub mod offers;
 pub mod origin;
+pub mod rank;
+pub mod render;
 pub mod report;
+pub mod route;
 pub mod stats;
+pub mod table;
 pub mod token;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,329 @@
+//! Mapping files: how another export layout maps onto the generic schema
+//! (column names) and which rows to keep (filters).
+//!
+//! ```toml
+//! [columns]            # canonical field = source column
+//! order_id = "InvoiceNo"
+//! sku = "StockCode"
+//! [[filters]]          # a row is kept only if every filter passes
+//! field = "order_id"   # canonical field, or any source column name
+//! not_starts_with = "C"
+//! ```
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use regex::Regex;
+use serde::Deserialize;
+
+use super::error::InputError;
+
+/// Canonical fields of the generic schema.
+pub const FIELDS: [&str; 9] = [
+    "order_id",
+    "sku",
+    "ts",
+    "region",
+    "price",
+    "quantity",
+    "category",
+    "customer_id",
+    "brand",
+];
+
+/// One filter as written in the mapping file: a field and exactly one test.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    /// Canonical field or source column the test reads.
+    pub field: String,
+    /// Keep rows whose value starts with this.
+    pub starts_with: Option<String>,
+    /// Keep rows whose value does not start with this.
+    pub not_starts_with: Option<String>,
+    /// Keep rows whose value matches this regular expression.
+    pub matches: Option<String>,
+    /// Keep rows whose value does not match this regular expression.
+    pub not_matches: Option<String>,
+    /// Keep rows whose value equals this.
+    pub equals: Option<String>,
+    /// Keep rows whose value differs from this.
+    pub not_equals: Option<String>,
+    /// Keep rows whose numeric value is greater.
+    pub gt: Option<f64>,
+    /// Keep rows whose numeric value is greater or equal.
+    pub ge: Option<f64>,
+    /// Keep rows whose numeric value is smaller.
+    pub lt: Option<f64>,
+    /// Keep rows whose numeric value is smaller or equal.
+    pub le: Option<f64>,
+}
+
+/// A mapping file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingSpec {
+    /// `csv` or `jsonl`; by default taken from the file name.
+    pub format: Option<String>,
+    /// Canonical field → source column (unmapped fields keep their own name).
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// Row filters.
+    #[serde(default)]
+    pub filters: Vec<FilterSpec>,
+}
+
+/// A compiled test of a filter.
+#[derive(Debug, Clone)]
+pub enum Test {
+    /// Value starts with.
+    StartsWith(String),
+    /// Value does not start with.
+    NotStartsWith(String),
+    /// Value matches.
+    Matches(Regex),
+    /// Value does not match.
+    NotMatches(Regex),
+    /// Value equals.
+    Equals(String),
+    /// Value differs.
+    NotEquals(String),
+    /// Number greater than.
+    Gt(f64),
+    /// Number at least.
+    Ge(f64),
+    /// Number smaller than.
+    Lt(f64),
+    /// Number at most.
+    Le(f64),
+}
+
+/// A compiled filter: the source column it reads and its test.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// Source column name.
+    pub column: String,
+    /// The test.
+    pub test: Test,
+}
+
+/// Outcome of a filter on one value.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The row passes.
+    Keep,
+    /// The row is filtered out.
+    Drop,
+    /// The value is not a number where one is needed.
+    NotANumber,
+}
+
+impl Filter {
+    /// Applies the test to a value (a missing value is the empty string).
+    pub fn check(&self, value: &str) -> Verdict {
+        let num = || value.trim().parse::<f64>().ok();
+        let keep = match &self.test {
+            Test::StartsWith(p) => value.starts_with(p.as_str()),
+            Test::NotStartsWith(p) => !value.starts_with(p.as_str()),
+            Test::Matches(r) => r.is_match(value),
+            Test::NotMatches(r) => !r.is_match(value),
+            Test::Equals(p) => value == p,
+            Test::NotEquals(p) => value != p,
+            Test::Gt(x) => match num() {
+                Some(v) => v > *x,
+                None => return Verdict::NotANumber,
+            },
+            Test::Ge(x) => match num() {
+                Some(v) => v >= *x,
+                None => return Verdict::NotANumber,
+            },
+            Test::Lt(x) => match num() {
+                Some(v) => v < *x,
+                None => return Verdict::NotANumber,
+            },
+            Test::Le(x) => match num() {
+                Some(v) => v <= *x,
+                None => return Verdict::NotANumber,
+            },
+        };
+        if keep {
+            Verdict::Keep
+        } else {
+            Verdict::Drop
+        }
+    }
+}
+
+/// A compiled mapping: source column per canonical field, and filters.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    /// Format override (`csv` / `jsonl`).
+    pub format: Option<String>,
+    /// Source column per canonical field, in [`FIELDS`] order.
+    pub columns: Vec<String>,
+    /// Filters, all of which a row must pass.
+    pub filters: Vec<Filter>,
+}
+
+impl Default for Mapping {
+    fn default() -> Self {
+        Mapping::compile(MappingSpec::default(), Path::new("<built-in>"))
+            .expect("the built-in generic mapping is valid")
+    }
+}
+
+impl Mapping {
+    /// The generic schema (identity mapping, no filters).
+    pub fn generic() -> Self {
+        Mapping::default()
+    }
+
+    /// Reads and compiles a mapping file.
+    pub fn load(path: &Path) -> Result<Self, InputError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError::file(path, format!("cannot read mapping: {e}")))?;
+        let spec: MappingSpec = toml::from_str(&text)
+            .map_err(|e| InputError::file(path, format!("invalid mapping: {e}")))?;
+        Mapping::compile(spec, path)
+    }
+
+    /// Checks and compiles a parsed mapping.
+    pub fn compile(spec: MappingSpec, path: &Path) -> Result<Self, InputError> {
+        for key in spec.columns.keys() {
+            if !FIELDS.contains(&key.as_str()) {
+                return Err(InputError::file(
+                    path,
+                    format!(
+                        "unknown field `{key}` in [columns] (known: {})",
+                        FIELDS.join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(f) = &spec.format {
+            if f != "csv" && f != "jsonl" {
+                return Err(InputError::file(
+                    path,
+                    format!("format must be csv or jsonl, not `{f}`"),
+                ));
+            }
+        }
+        let columns: Vec<String> = FIELDS
+            .iter()
+            .map(|f| {
+                spec.columns
+                    .get(*f)
+                    .cloned()
+                    .unwrap_or_else(|| f.to_string())
+            })
+            .collect();
+        let mut filters = Vec::new();
+        for (n, f) in spec.filters.into_iter().enumerate() {
+            let column = match FIELDS.iter().position(|x| *x == f.field) {
+                Some(i) => columns[i].clone(),
+                None => f.field.clone(),
+            };
+            let regex = |r: &str| {
+                Regex::new(r).map_err(|e| {
+                    InputError::file(
+                        path,
+                        format!("filter {} (`{}`): bad pattern: {e}", n + 1, f.field),
+                    )
+                })
+            };
+            let mut tests = Vec::new();
+            if let Some(v) = &f.starts_with {
+                tests.push(Test::StartsWith(v.clone()));
+            }
+            if let Some(v) = &f.not_starts_with {
+                tests.push(Test::NotStartsWith(v.clone()));
+            }
+            if let Some(v) = &f.matches {
+                tests.push(Test::Matches(regex(v)?));
+            }
+            if let Some(v) = &f.not_matches {
+                tests.push(Test::NotMatches(regex(v)?));
+            }
+            if let Some(v) = &f.equals {
+                tests.push(Test::Equals(v.clone()));
+            }
+            if let Some(v) = &f.not_equals {
+                tests.push(Test::NotEquals(v.clone()));
+            }
+            tests.extend(f.gt.map(Test::Gt));
+            tests.extend(f.ge.map(Test::Ge));
+            tests.extend(f.lt.map(Test::Lt));
+            tests.extend(f.le.map(Test::Le));
+            if tests.len() != 1 {
+                return Err(InputError::file(
+                    path,
+                    format!(
+                        "filter {} (`{}`) must have exactly one test, has {}",
+                        n + 1,
+                        f.field,
+                        tests.len()
+                    ),
+                ));
+            }
+            filters.push(Filter {
+                column,
+                test: tests.pop().expect("one test"),
+            });
+        }
+        Ok(Mapping {
+            format: spec.format,
+            columns,
+            filters,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(text: &str) -> Result<Mapping, InputError> {
+        Mapping::compile(toml::from_str(text).unwrap(), Path::new("m.toml"))
+    }
+
+    #[test]
+    fn filters_keep_and_drop() {
+        let m = compile(
+            r#"
+            [columns]
+            order_id = "InvoiceNo"
+            [[filters]]
+            field = "order_id"
+            not_starts_with = "C"
+            [[filters]]
+            field = "Quantity"
+            gt = 0
+            [[filters]]
+            field = "sku"
+            matches = "^[0-9]{5}"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(m.columns[0], "InvoiceNo");
+        assert_eq!(m.filters[0].column, "InvoiceNo");
+        assert_eq!(m.filters[0].check("C536379"), Verdict::Drop);
+        assert_eq!(m.filters[0].check("536379"), Verdict::Keep);
+        assert_eq!(m.filters[1].column, "Quantity");
+        assert_eq!(m.filters[1].check("0"), Verdict::Drop);
+        assert_eq!(m.filters[1].check(" 3"), Verdict::Keep);
+        assert_eq!(m.filters[1].check("x"), Verdict::NotANumber);
+        assert_eq!(m.filters[2].column, "sku");
+        assert_eq!(m.filters[2].check("85123A"), Verdict::Keep);
+        assert_eq!(m.filters[2].check("POST"), Verdict::Drop);
+    }
+
+    #[test]
+    fn bad_mappings_are_rejected_with_the_reason() {
+        let e = compile("[columns]\nsku_code = \"x\"").unwrap_err();
+        assert!(e.to_string().contains("unknown field `sku_code`"), "{e}");
+        let e = compile("[[filters]]\nfield = \"sku\"\ngt = 1\nlt = 3").unwrap_err();
+        assert!(e.to_string().contains("exactly one test"), "{e}");
+        let e = compile("[[filters]]\nfield = \"sku\"\nmatches = \"(\"").unwrap_err();
+        assert!(e.to_string().contains("bad pattern"), "{e}");
+        assert!(compile("format = \"xml\"").is_err());
+    }
+}

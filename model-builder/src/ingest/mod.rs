@@ -1,0 +1,12 @@
+//! Ingest: order exports (CSV / JSON Lines, gzip or not, generic schema or a
+//! mapping file) and catalogs, with errors that name file, line and field.
+pub mod catalog;
+pub mod error;
+pub mod mapping;
+pub mod orders;
+pub mod source;
+pub mod time;
+
+pub use catalog::{load_catalog, CatalogRow};
+pub use mapping::Mapping;
+pub use orders::{load_orders, Dataset, LoadOptions};

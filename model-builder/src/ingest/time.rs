@@ -1,0 +1,128 @@
+//! Timestamps: RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC), to Unix seconds.
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn num(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    s.iter().try_fold(0u32, |a, &b| {
+        a.checked_mul(10)?.checked_add((b - b'0') as u32)
+    })
+}
+
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` or RFC 3339
+/// (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`) to Unix seconds.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let b = s.trim().as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, mo, d) = (num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut secs = days_from_civil(y as i64, mo, d) * 86_400;
+    if b.len() == 10 {
+        return Some(secs);
+    }
+    if b[10] != b' ' && b[10] != b'T' && b[10] != b't' {
+        return None;
+    }
+    let rest = &b[11..];
+    if rest.len() < 5 || rest[2] != b':' {
+        return None;
+    }
+    let (h, mi) = (num(&rest[0..2])?, num(&rest[3..5])?);
+    let mut at = 5;
+    let mut sec = 0;
+    if rest.len() >= 8 && rest[5] == b':' {
+        sec = num(&rest[6..8])?;
+        at = 8;
+        if rest.len() > at && rest[at] == b'.' {
+            at += 1;
+            while at < rest.len() && rest[at].is_ascii_digit() {
+                at += 1;
+            }
+        }
+    }
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    secs += (h * 3600 + mi * 60 + sec) as i64;
+    let tz = &rest[at..];
+    match tz {
+        [] | [b'Z'] | [b'z'] => Some(secs),
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let off = (num(&[*h1, *h2])? * 3600 + num(&[*m1, *m2])? * 60) as i64;
+            Some(if *sign == b'+' {
+                secs - off
+            } else {
+                secs + off
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC).
+pub fn format_timestamp(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_layouts_and_offsets() {
+        assert_eq!(parse_timestamp("1970-01-01"), Some(0));
+        assert_eq!(parse_timestamp("2011-11-01 00:00:00"), Some(1_320_105_600));
+        assert_eq!(parse_timestamp("2011-11-01T00:00:00Z"), Some(1_320_105_600));
+        assert_eq!(
+            parse_timestamp("2011-11-01T01:00:00.123+01:00"),
+            Some(1_320_105_600)
+        );
+        assert_eq!(
+            parse_timestamp("2011-10-31T19:00:00-05:00"),
+            Some(1_320_105_600)
+        );
+        assert_eq!(parse_timestamp("2010-12-01 08:26"), Some(1_291_191_960));
+        for bad in [
+            "",
+            "2011-13-01",
+            "2011/11/01",
+            "2011-11-01X",
+            "2011-11-01 25:00:00",
+            "abc",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+        assert_eq!(format_timestamp(1_320_105_600), "2011-11-01 00:00:00");
+    }
+}

@@ -1,0 +1,103 @@
+//! Baskets: the distinct SKUs of each training order of one brand, in the
+//! brand's id space, with each order's weight and scope (region table).
+use crate::ingest::Dataset;
+
+/// Training baskets of one brand, CSR layout.
+#[derive(Debug, Clone, Default)]
+pub struct Baskets {
+    /// `items[start[o]..start[o+1]]` are order o's distinct SKU ids (sorted).
+    pub start: Vec<u32>,
+    /// Concatenated SKU ids.
+    pub items: Vec<u32>,
+    /// Dataset region id of each basket.
+    pub region: Vec<Option<u32>>,
+    /// Timestamp of each basket.
+    pub ts: Vec<Option<i64>>,
+}
+
+impl Baskets {
+    /// Number of baskets.
+    pub fn len(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+
+    /// SKU ids of basket `o`.
+    pub fn get(&self, o: usize) -> &[u32] {
+        &self.items[self.start[o] as usize..self.start[o + 1] as usize]
+    }
+
+    /// Builds the baskets of `brand` from the dataset's orders passing `keep`,
+    /// mapping dataset SKU ids through `local` (`u32::MAX` = not in the brand).
+    pub fn collect(
+        data: &Dataset,
+        brand: u32,
+        keep: &dyn Fn(usize) -> bool,
+        local: &[u32],
+    ) -> Baskets {
+        let n = data.orders.len();
+        let mut counts = vec![0u32; n + 1];
+        let wanted = |o: usize| data.orders[o].brand == brand && keep(o);
+        let mask: Vec<bool> = (0..n).map(wanted).collect();
+        for &(o, _) in &data.lines {
+            if mask[o as usize] {
+                counts[o as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            counts[i + 1] += counts[i];
+        }
+        let mut fill = counts.clone();
+        let mut flat = vec![0u32; counts[n] as usize];
+        for &(o, s) in &data.lines {
+            if mask[o as usize] {
+                flat[fill[o as usize] as usize] = local[s as usize];
+                fill[o as usize] += 1;
+            }
+        }
+        let mut out = Baskets {
+            start: vec![0],
+            ..Baskets::default()
+        };
+        for o in 0..n {
+            if !mask[o] {
+                continue;
+            }
+            let b = &mut flat[counts[o] as usize..counts[o + 1] as usize];
+            b.sort_unstable();
+            let mut last = u32::MAX;
+            for &s in b.iter() {
+                if s != last && s != u32::MAX {
+                    out.items.push(s);
+                    last = s;
+                }
+            }
+            if out.items.len() as u32 == *out.start.last().expect("start") {
+                continue;
+            }
+            out.start.push(out.items.len() as u32);
+            out.region.push(data.orders[o].region);
+            out.ts.push(data.orders[o].ts);
+        }
+        out
+    }
+
+    /// Inverted index: for each SKU id `< n_items`, the baskets containing it.
+    pub fn inverted(&self, n_items: usize) -> (Vec<u32>, Vec<u32>) {
+        let mut start = vec![0u32; n_items + 1];
+        for &s in &self.items {
+            start[s as usize + 1] += 1;
+        }
+        for i in 0..n_items {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut orders = vec![0u32; self.items.len()];
+        for o in 0..self.len() {
+            for &s in self.get(o) {
+                orders[fill[s as usize] as usize] = o as u32;
+                fill[s as usize] += 1;
+            }
+        }
+        (start, orders)
+    }
+}

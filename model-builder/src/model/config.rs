@@ -1,0 +1,57 @@
+//! Model settings: every knob of count → score → blend → truncate → shard.
+use serde::{Deserialize, Serialize};
+
+/// Settings of a build (from `--config` TOML/JSON, then flags).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Half-life of an order's weight by its age before the newest training
+    /// order, in days (`None`: no decay).
+    pub half_life_days: Option<f64>,
+    /// Basket-size discount: a pair in an order of n distinct SKUs counts
+    /// `(n-1)^-basket_exp`.
+    pub basket_exp: f64,
+    /// Exponent on the query SKU's count in the score denominator.
+    pub alpha: f64,
+    /// Exponent on the neighbour's count (popularity penalty).
+    pub beta: f64,
+    /// Added to the query SKU's count (shrinks rare SKUs' scores).
+    pub shrink: f64,
+    /// Neighbours kept per SKU.
+    pub neighbours: usize,
+    /// Minimum raw co-purchase count for an edge in the `all` table.
+    pub min_count: u32,
+    /// Orders a region needs (in training) for a table of its own.
+    pub region_min_orders: u64,
+    /// Prior strength, in (weighted) orders, pulling a region's counts toward
+    /// the brand-wide ones: `c_r + m·c_all/N_all`.
+    pub region_prior_orders: f64,
+    /// Target SKUs with a list per neighbour shard.
+    pub skus_per_shard: usize,
+    /// Target SKUs per catalog shard.
+    pub catalog_skus_per_shard: usize,
+    /// Length of the popularity fallback list in the facts.
+    pub popular: usize,
+    /// Members of a category whose lists make the category's cold-start list.
+    pub category_members: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            half_life_days: Some(60.0),
+            basket_exp: 0.5,
+            alpha: 0.5,
+            beta: 0.3,
+            shrink: 2.0,
+            neighbours: 30,
+            min_count: 1,
+            region_min_orders: 500,
+            region_prior_orders: 500.0,
+            skus_per_shard: 256,
+            catalog_skus_per_shard: 512,
+            popular: 50,
+            category_members: 20,
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! Assembles and encodes the tables of every brand × region: facts,
+//! neighbour shards, brand catalog shards and manifests, as KV values.
+use std::collections::{BTreeMap, HashMap};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use upsell_edge::table::{
+    encode_catalog, encode_facts, encode_neighbours, shard_of, slug, CatalogEntry, Facts, Manifest,
+    ManifestKey, NeighbourList, Quantiser, SkuFacts, FORMAT_VERSION,
+};
+
+use super::baskets::Baskets;
+use super::config::ModelConfig;
+use super::cooc::{category_fallback, neighbour_rows, scope_counts};
+use crate::ingest::{CatalogRow, Dataset};
+
+/// The brand-wide table's region name.
+pub const ALL: &str = "all";
+
+/// What to build.
+pub struct BuildRequest<'a> {
+    /// Orders.
+    pub data: &'a Dataset,
+    /// Catalog, if given: only its SKUs are offered.
+    pub catalog: Option<&'a [CatalogRow]>,
+    /// Which orders to learn from (by dataset order id).
+    pub keep: &'a (dyn Fn(usize) -> bool + Sync),
+    /// Settings.
+    pub cfg: &'a ModelConfig,
+    /// Table version.
+    pub version: &'a str,
+    /// Build time (RFC 3339).
+    pub built_at: &'a str,
+    /// Show progress bars.
+    pub progress: bool,
+}
+
+/// Figures of one table.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TableStats {
+    /// Brand.
+    pub brand: String,
+    /// Region (`all` = brand-wide).
+    pub region: String,
+    /// Training orders in scope.
+    pub orders: u64,
+    /// SKUs in the facts.
+    pub skus: usize,
+    /// SKUs with a neighbour list.
+    pub lists: usize,
+    /// Of which cold-start (category) fallbacks.
+    pub fallback_lists: usize,
+    /// Neighbour edges stored.
+    pub edges: usize,
+    /// Neighbour shards.
+    pub shards: u32,
+    /// Bytes of all neighbour shards.
+    pub neighbour_bytes: u64,
+    /// Bytes of the facts value.
+    pub facts_bytes: u64,
+}
+
+/// Everything a build produces.
+#[derive(Debug, Clone, Default)]
+pub struct TableSet {
+    /// KV key → value.
+    pub values: BTreeMap<String, Vec<u8>>,
+    /// One manifest per brand × region (including regions that borrow `all`).
+    pub manifests: Vec<Manifest>,
+    /// Figures per table.
+    pub tables: Vec<TableStats>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn bar(progress: bool, len: u64, msg: &str) -> ProgressBar {
+    if !progress {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(len);
+    b.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    b.set_message(msg.to_string());
+    b
+}
+
+/// Builds every table of every brand.
+pub fn build_tables(req: &BuildRequest<'_>) -> TableSet {
+    let data = req.data;
+    let t_ref = (0..data.orders.len())
+        .filter(|&o| (req.keep)(o))
+        .filter_map(|o| data.orders[o].ts)
+        .max();
+    let mut set = TableSet::default();
+    for brand in 0..data.brands.len() as u32 {
+        build_brand(req, brand, t_ref, &mut set);
+    }
+    set
+}
+
+fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut TableSet) {
+    let data = req.data;
+    let cfg = req.cfg;
+    let brand_slug = slug(&data.brands[brand as usize]);
+    // SKU universe: the brand's training SKUs and the catalog's, sorted (= facts ids).
+    let mut in_brand = vec![false; data.skus.len()];
+    for &(o, s) in &data.lines {
+        let ord = &data.orders[o as usize];
+        if ord.brand == brand && (req.keep)(o as usize) {
+            in_brand[s as usize] = true;
+        }
+    }
+    let cat_by_sku: HashMap<&str, &CatalogRow> = req
+        .catalog
+        .unwrap_or(&[])
+        .iter()
+        .map(|r| (r.sku.as_str(), r))
+        .collect();
+    let mut names: Vec<&str> = (0..data.skus.len())
+        .filter(|&s| in_brand[s])
+        .map(|s| data.skus[s].as_str())
+        .chain(cat_by_sku.keys().copied())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return;
+    }
+    let n = names.len();
+    let local_of_name: HashMap<&str, u32> = names
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (*s, i as u32))
+        .collect();
+    let local: Vec<u32> = data
+        .skus
+        .iter()
+        .enumerate()
+        .map(|(s, name)| {
+            if in_brand[s] {
+                local_of_name[name.as_str()]
+            } else {
+                u32::MAX
+            }
+        })
+        .collect();
+    let baskets = Baskets::collect(data, brand, &|o| (req.keep)(o), &local);
+
+    // Per-SKU facts that do not depend on the scope.
+    let mut dataset_id: Vec<Option<usize>> = vec![None; n];
+    for (s, &l) in local.iter().enumerate() {
+        if l != u32::MAX {
+            dataset_id[l as usize] = Some(s);
+        }
+    }
+    let mut categories: Vec<String> = Vec::new();
+    let mut cat_ids: HashMap<String, u32> = HashMap::new();
+    let mut category: Vec<Option<u32>> = Vec::with_capacity(n);
+    let mut base: Vec<SkuFacts> = Vec::with_capacity(n);
+    let mut neighbour_ok = vec![true; n];
+    for (i, name) in names.iter().enumerate() {
+        let row = cat_by_sku.get(name).copied();
+        let ds = dataset_id[i];
+        let cat_name = row.and_then(|r| r.category.clone()).or_else(|| {
+            ds.and_then(|s| data.sku_category[s])
+                .map(|c| data.categories[c as usize].clone())
+        });
+        category.push(cat_name.as_ref().map(|c| {
+            let next = categories.len() as u32;
+            *cat_ids.entry(c.clone()).or_insert_with(|| {
+                categories.push(c.clone());
+                next
+            })
+        }));
+        let price = row.map(|r| r.price).unwrap_or_else(|| {
+            ds.map_or(0.0, |s| {
+                let (sum, k) = data.sku_price[s];
+                if k > 0 {
+                    (sum / k as f64) as f32
+                } else {
+                    0.0
+                }
+            })
+        });
+        let offerable = req.catalog.is_none() || row.is_some();
+        let in_stock = row.is_none_or(|r| r.in_stock);
+        neighbour_ok[i] = offerable && in_stock;
+        base.push(SkuFacts {
+            sku: name.to_string(),
+            price,
+            cost: row.and_then(|r| r.cost),
+            in_stock,
+            offerable,
+            category: cat_name,
+            popularity: 0,
+        });
+    }
+
+    // Scopes: brand-wide, and each region with enough training orders.
+    let mut region_orders: BTreeMap<String, u64> = BTreeMap::new();
+    for r in baskets.region.iter().flatten() {
+        *region_orders
+            .entry(slug(&data.regions[*r as usize]))
+            .or_default() += 1;
+    }
+    let mut scope_names: Vec<String> = vec![ALL.to_string()];
+    for (r, &k) in &region_orders {
+        if k >= cfg.region_min_orders && r != ALL && scope_names.len() < 255 {
+            scope_names.push(r.clone());
+        }
+    }
+    let region_scope: Vec<u8> = data
+        .regions
+        .iter()
+        .map(|r| {
+            let s = slug(r);
+            scope_names.iter().position(|x| *x == s).unwrap_or(0) as u8
+        })
+        .collect();
+    let scope_of: Vec<u8> = baskets
+        .region
+        .iter()
+        .map(|r| r.map_or(0, |r| region_scope[r as usize]))
+        .collect();
+    let weight: Vec<f32> = (0..baskets.len())
+        .map(|o| {
+            let size = baskets.get(o).len().saturating_sub(1).max(1) as f64;
+            let decay = match (cfg.half_life_days, baskets.ts[o], t_ref) {
+                (Some(h), Some(ts), Some(t)) if h > 0.0 => {
+                    0.5f64.powf((t - ts) as f64 / 86_400.0 / h)
+                }
+                _ => 1.0,
+            };
+            (decay * size.powf(-cfg.basket_exp)) as f32
+        })
+        .collect();
+    let counts = scope_counts(&baskets, n, &weight, &scope_of, scope_names.len());
+    let b = bar(req.progress, n as u64, &format!("scoring {brand_slug}"));
+    let rows = neighbour_rows(
+        &baskets,
+        n,
+        &weight,
+        &scope_of,
+        &counts,
+        &neighbour_ok,
+        cfg,
+        &b,
+    );
+    b.finish_and_clear();
+
+    // Catalog shards (brand-wide).
+    let mut catalog_prefix = None;
+    let mut cat_shards = 0u32;
+    let mut brand_keys: Vec<(String, Vec<u8>)> = Vec::new();
+    if let Some(cat) = req.catalog {
+        let prefix = format!("tables/{brand_slug}/_catalog/{}", req.version);
+        cat_shards = cat.len().div_ceil(cfg.catalog_skus_per_shard.max(1)).max(1) as u32;
+        let mut groups: Vec<Vec<CatalogEntry>> = vec![Vec::new(); cat_shards as usize];
+        for r in cat {
+            groups[shard_of(&r.sku, cat_shards) as usize].push(CatalogEntry {
+                sku: r.sku.clone(),
+                title: r.title.clone(),
+                url: r.url.clone(),
+                image: r.image.clone(),
+            });
+        }
+        for (k, g) in groups.into_iter().enumerate() {
+            brand_keys.push((format!("{prefix}/cat/{k}"), encode_catalog(k as u32, g)));
+        }
+        catalog_prefix = Some(prefix);
+    }
+
+    for (s, mut lists) in rows.into_iter().enumerate() {
+        let region = &scope_names[s];
+        let prefix = Manifest::table_prefix(&brand_slug, region, req.version);
+        let mut fallback = vec![false; n];
+        let given = category_fallback(
+            &mut lists,
+            &mut fallback,
+            &category,
+            &counts[s].item_orders,
+            cfg.category_members,
+            cfg.neighbours,
+        );
+        let skus: Vec<SkuFacts> = base
+            .iter()
+            .enumerate()
+            .map(|(i, f)| SkuFacts {
+                popularity: counts[s].item_orders[i],
+                ..f.clone()
+            })
+            .collect();
+        let facts = Facts::new(
+            req.version,
+            &brand_slug,
+            region,
+            counts[s].orders,
+            skus,
+            cfg.popular,
+        );
+        let top = lists
+            .iter()
+            .flatten()
+            .map(|nb| nb.score)
+            .fold(0.0f32, f32::max);
+        let quant = Quantiser::new(top);
+        let keyed: Vec<usize> = (0..n).filter(|&i| !lists[i].is_empty()).collect();
+        let shards = keyed.len().div_ceil(cfg.skus_per_shard.max(1)).max(1) as u32;
+        let mut groups: Vec<Vec<NeighbourList>> = vec![Vec::new(); shards as usize];
+        let mut edges = 0;
+        for &i in &keyed {
+            edges += lists[i].len();
+            groups[shard_of(names[i], shards) as usize].push(NeighbourList {
+                sku: names[i].to_string(),
+                fallback: fallback[i],
+                neighbours: std::mem::take(&mut lists[i]),
+            });
+        }
+        let encoded: Vec<Vec<u8>> = groups
+            .par_iter()
+            .enumerate()
+            .map(|(k, g)| encode_neighbours(k as u32, &quant, g))
+            .collect();
+        let facts_bytes = encode_facts(&facts);
+        let stats = TableStats {
+            brand: brand_slug.clone(),
+            region: region.clone(),
+            orders: counts[s].orders,
+            skus: n,
+            lists: keyed.len(),
+            fallback_lists: given,
+            edges,
+            shards,
+            neighbour_bytes: encoded.iter().map(|v| v.len() as u64).sum(),
+            facts_bytes: facts_bytes.len() as u64,
+        };
+        let mut values: Vec<(String, Vec<u8>)> = vec![(format!("{prefix}/facts"), facts_bytes)];
+        for (k, v) in encoded.into_iter().enumerate() {
+            values.push((format!("{prefix}/nbr/{k}"), v));
+        }
+        values.extend(brand_keys.iter().cloned());
+        let keys: Vec<ManifestKey> = values
+            .iter()
+            .map(|(k, v)| ManifestKey {
+                key: k.clone(),
+                sha256: sha256_hex(v),
+                bytes: v.len() as u64,
+            })
+            .collect();
+        let manifest = Manifest {
+            format: FORMAT_VERSION,
+            version: req.version.to_string(),
+            brand: brand_slug.clone(),
+            region: region.clone(),
+            built_at: req.built_at.to_string(),
+            prefix,
+            nbr_shards: shards,
+            catalog_prefix: catalog_prefix.clone(),
+            cat_shards,
+            fallback_region: None,
+            keys,
+        };
+        if s == 0 {
+            // Regions without a table of their own borrow the brand-wide one.
+            for r in region_orders.keys().filter(|r| !scope_names.contains(r)) {
+                set.manifests.push(Manifest {
+                    region: r.clone(),
+                    fallback_region: Some(ALL.to_string()),
+                    ..manifest.clone()
+                });
+            }
+        }
+        set.manifests.push(manifest);
+        set.tables.push(stats);
+        set.values.extend(values);
+    }
+}

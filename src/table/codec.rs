@@ -1,0 +1,110 @@
+//! The envelope every table value is stored in:
+//! `magic "UPST" | format u16 LE | kind u8 | crc32 u32 LE | deflate(msgpack)`.
+//! The checksum covers the compressed payload, so corruption is caught before
+//! inflating.
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::checksum::crc32;
+use super::error::TableError;
+
+/// Version of the table format written by this code; readers reject others.
+pub const FORMAT_VERSION: u16 = 1;
+
+const MAGIC: &[u8; 4] = b"UPST";
+const HEADER: usize = 4 + 2 + 1 + 4;
+/// Largest inflated payload accepted (KV values are at most 25 MiB).
+const MAX_INFLATED: usize = 256 << 20;
+
+/// What a table value holds (the kind byte of the envelope).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// A neighbour shard.
+    Neighbours = 1,
+    /// The table's offer facts.
+    Facts = 2,
+    /// A catalog (display details) shard.
+    Catalog = 3,
+}
+
+/// Serialises `value` with msgpack, compresses it and wraps it in the envelope.
+pub fn seal<T: Serialize>(kind: Kind, value: &T) -> Vec<u8> {
+    let raw = rmp_serde::to_vec(value).expect("table structures always serialise");
+    let packed = miniz_oxide::deflate::compress_to_vec(&raw, 9);
+    let mut out = Vec::with_capacity(HEADER + packed.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.push(kind as u8);
+    out.extend_from_slice(&crc32(&packed).to_le_bytes());
+    out.extend_from_slice(&packed);
+    out
+}
+
+/// Checks the envelope (magic, version, kind, checksum), inflates and decodes.
+pub fn open<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T, TableError> {
+    if bytes.len() < HEADER {
+        return Err(TableError::TooShort(bytes.len()));
+    }
+    if &bytes[0..4] != MAGIC {
+        return Err(TableError::BadMagic);
+    }
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version != FORMAT_VERSION {
+        return Err(TableError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if bytes[6] != kind as u8 {
+        return Err(TableError::WrongKind {
+            expected: kind as u8,
+            found: bytes[6],
+        });
+    }
+    let expected = u32::from_le_bytes([bytes[7], bytes[8], bytes[9], bytes[10]]);
+    let payload = &bytes[HEADER..];
+    let found = crc32(payload);
+    if expected != found {
+        return Err(TableError::Checksum { expected, found });
+    }
+    let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(payload, MAX_INFLATED)
+        .map_err(|e| TableError::Decompress(format!("{:?}", e.status)))?;
+    rmp_serde::from_slice(&raw).map_err(|e| TableError::Decode(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_roundtrip_and_rejections() {
+        let v: Vec<u32> = (0..100).collect();
+        let bytes = seal(Kind::Facts, &v);
+        assert_eq!(open::<Vec<u32>>(Kind::Facts, &bytes).unwrap(), v);
+        assert!(matches!(
+            open::<Vec<u32>>(Kind::Neighbours, &bytes),
+            Err(TableError::WrongKind { .. })
+        ));
+        let mut old = bytes.clone();
+        old[4] = 0;
+        assert!(matches!(
+            open::<Vec<u32>>(Kind::Facts, &old),
+            Err(TableError::UnsupportedVersion { found: 0, .. })
+        ));
+        let mut bad = bytes.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0x40;
+        assert!(matches!(
+            open::<Vec<u32>>(Kind::Facts, &bad),
+            Err(TableError::Checksum { .. })
+        ));
+        assert!(matches!(
+            open::<Vec<u32>>(Kind::Facts, &bytes[..5]),
+            Err(TableError::TooShort(5))
+        ));
+        assert!(matches!(
+            open::<Vec<u32>>(Kind::Facts, b"XXXXXXXXXXXXXXXX"),
+            Err(TableError::BadMagic)
+        ));
+    }
+}

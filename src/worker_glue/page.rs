@@ -1,0 +1,362 @@
+//! A confirmation page on its way through: stream the origin's bytes through the
+//! injector while the order sniffer watches, decide the offers as soon as the
+//! order is known (within the brand's time budget), splice the block in, and
+//! record what was served. Any failure on the way means no block: the origin's
+//! bytes go out unchanged.
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+use worker::{ByteStream, Context, Env, Headers, Response, Result};
+
+use super::{d1, secrets, store};
+use crate::assign::Arm;
+use crate::config::Settings;
+use crate::events::{self, PageOrderLine, ServedOffer, Tracking};
+use crate::extract::{ExtractConfig, ExtractedOrder, OrderSniffer};
+use crate::inject::{Anchor, Injector, DEFAULT_HOLD_LIMIT};
+use crate::offers;
+use crate::render::csp::InlinePolicy;
+use crate::render::{render_block, url_encode, BlockContext, BlockStyle, OfferView};
+use crate::token::{OfferToken, DEFAULT_TTL_MS};
+
+/// What the page's request tells us, gathered before the response streams.
+pub struct PageJob {
+    /// Brand id.
+    pub brand: String,
+    /// Region id.
+    pub region: String,
+    /// The brand × region's effective settings.
+    pub settings: Settings,
+    /// How much may be stored about this client.
+    pub tracking: Tracking,
+    /// Raw client key (IP + UA) for the salted daily hash.
+    pub client: String,
+    /// An offer token the shopper brought back (cookie or parameter): this page may be a conversion.
+    pub returning_token: Option<String>,
+    /// Content-Security-Policy header values of the response.
+    pub csp: Vec<String>,
+}
+
+/// True for a response the engine may rewrite: 200, HTML, UTF-8 (or no charset).
+pub fn is_candidate(status: u16, headers: &Headers) -> bool {
+    let ct = headers
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let html = ct.starts_with("text/html");
+    let charset_ok = match ct
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("charset="))
+    {
+        None => true,
+        Some(c) => matches!(c.trim_matches('"'), "utf-8" | "utf8"),
+    };
+    status == 200
+        && html
+        && charset_ok
+        && headers
+            .get("content-encoding")
+            .ok()
+            .flatten()
+            .is_none_or(|e| e == "identity")
+}
+
+/// Streams `origin` through the injector; the returned response carries the origin's status and headers.
+pub fn transform(
+    mut origin: Response,
+    job: PageJob,
+    env: Rc<Env>,
+    ctx: Rc<Context>,
+) -> Result<Response> {
+    let status = origin.status_code();
+    let headers = origin.headers().clone();
+    let _ = headers.delete("content-length");
+    let body = origin.stream()?;
+    let extract_cfg =
+        ExtractConfig::from_json(&job.settings.extract.to_string()).unwrap_or_default();
+    let sniffer = OrderSniffer::new(&extract_cfg);
+    let csp_meta = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let mut handlers = sniffer.handlers();
+    handlers.push(meta_csp_observer(csp_meta.clone()));
+    let anchor = Anchor {
+        selector: None,
+        position: Default::default(),
+    };
+    let injector = Injector::new(&anchor, handlers, DEFAULT_HOLD_LIMIT);
+    let state = PageStream {
+        body,
+        injector: Some(injector),
+        sniffer,
+        csp_meta,
+        job: Rc::new(job),
+        env,
+        ctx,
+        decide_now: false,
+        decided: false,
+        converted: false,
+    };
+    let stream = futures_util::stream::unfold(state, |mut st| async move {
+        let out = st.next_bytes().await?;
+        Some((Ok::<Vec<u8>, worker::Error>(out), st))
+    });
+    Ok(Response::from_stream(stream)?
+        .with_status(status)
+        .with_headers(headers))
+}
+
+/// Records `<meta http-equiv="Content-Security-Policy">` contents as they stream past.
+fn meta_csp_observer(seen: Rc<std::cell::RefCell<Vec<String>>>) -> crate::inject::Handler {
+    let handler = move |el: &mut lol_html::html_content::Element| {
+        let is_csp = el
+            .get_attribute("http-equiv")
+            .is_some_and(|v| v.eq_ignore_ascii_case("content-security-policy"));
+        if is_csp {
+            if let Some(c) = el.get_attribute("content") {
+                seen.borrow_mut().push(c);
+            }
+        }
+        Ok(())
+    };
+    let selector: lol_html::Selector = "meta[http-equiv]".parse().expect("static selector parses");
+    (
+        std::borrow::Cow::Owned(selector),
+        lol_html::ElementContentHandlers::default().element(handler),
+    )
+}
+
+struct PageStream {
+    body: ByteStream,
+    injector: Option<Injector>,
+    sniffer: OrderSniffer,
+    csp_meta: Rc<std::cell::RefCell<Vec<String>>>,
+    job: Rc<PageJob>,
+    env: Rc<Env>,
+    ctx: Rc<Context>,
+    decide_now: bool,
+    decided: bool,
+    converted: bool,
+}
+
+impl PageStream {
+    /// The next non-empty piece of output, or `None` at the end.
+    async fn next_bytes(&mut self) -> Option<Vec<u8>> {
+        loop {
+            let injector = self.injector.as_mut()?;
+            if self.decide_now {
+                self.decide_now = false;
+                let block = self.decide().await;
+                let out = self.injector.as_mut()?.decide(block);
+                if !out.is_empty() {
+                    return Some(out);
+                }
+                continue;
+            }
+            match self.body.next().await {
+                Some(Ok(chunk)) => {
+                    let out = injector.write(&chunk);
+                    if !self.decided && injector.awaiting_decision() && self.sniffer.is_complete() {
+                        // Send what is ready first; decide on the next pull.
+                        self.decided = true;
+                        self.decide_now = true;
+                    }
+                    if !out.is_empty() {
+                        return Some(out);
+                    }
+                }
+                other => {
+                    if let Some(Err(e)) = other {
+                        worker::console_warn!("upsell: origin body failed mid-stream: {e}");
+                    }
+                    let order = self.sniffer.current();
+                    if !self.decided && injector.awaiting_decision() && order.is_complete() {
+                        self.decided = true;
+                        let block = self.decide().await;
+                        self.injector.as_mut()?.decide(block);
+                    }
+                    self.record_conversion(&order);
+                    let (out, failure) = self.injector.take()?.end();
+                    if let Some(f) = failure {
+                        worker::console_log!("upsell: page passed through unchanged: {f}");
+                    }
+                    return (!out.is_empty()).then_some(out);
+                }
+            }
+        }
+    }
+
+    /// Chooses and renders the block within the time budget; `None` means no offers.
+    async fn decide(&mut self) -> Option<Vec<u8>> {
+        let order = self.sniffer.current();
+        self.record_conversion(&order);
+        let budget = u64::from(self.job.settings.budget.time_ms.max(1));
+        let job = self.job.clone();
+        let env = self.env.clone();
+        let ctx = self.ctx.clone();
+        let mut policies: Vec<String> = job.csp.clone();
+        policies.extend(self.csp_meta.borrow().iter().cloned());
+        let inline = InlinePolicy::from_policies(policies.iter().map(String::as_str));
+        match store::within(budget, choose(&job, &env, &ctx, &order, &inline)).await {
+            Some(Ok(block)) => block.map(String::into_bytes),
+            Some(Err(e)) => {
+                worker::console_warn!("upsell: no offers: {e}");
+                None
+            }
+            None => {
+                worker::console_warn!("upsell: no offers: decision took longer than {budget} ms");
+                None
+            }
+        }
+    }
+
+    /// Records a conversion when this page is the upsell order's own confirmation page.
+    fn record_conversion(&mut self, order: &ExtractedOrder) {
+        if self.converted || !order.is_complete() {
+            return;
+        }
+        let Some(token) = self.job.returning_token.as_deref() else {
+            return;
+        };
+        self.converted = true;
+        let Ok(keys) = secrets::token_keys(&self.env) else {
+            return;
+        };
+        let now = store::now_ms() as u64;
+        let Ok(claims) = keys.verify(token, now) else {
+            return;
+        };
+        let lines: Vec<PageOrderLine> = order
+            .items
+            .iter()
+            .map(|it| PageOrderLine {
+                sku: it.sku.clone(),
+                revenue_minor: (it.price.unwrap_or(0.0) * it.quantity.unwrap_or(1.0) * 100.0)
+                    .round() as i64,
+            })
+            .collect();
+        let currency = order.currency.clone().unwrap_or_default();
+        let order_id = order.order_id.clone().unwrap_or_default();
+        match events::conversions_from_page(&claims, &order_id, &lines, &currency, now) {
+            Ok(stmts) if !stmts.is_empty() => d1::run_later(&self.env, &self.ctx, stmts),
+            Ok(_) => {}
+            Err(e) => worker::console_log!("upsell: not a conversion: {e}"),
+        }
+    }
+}
+
+/// The whole decision: experiment arm, table reads, ranking, catalog, token, block.
+async fn choose(
+    job: &PageJob,
+    env: &Env,
+    ctx: &Context,
+    order: &ExtractedOrder,
+    inline: &InlinePolicy,
+) -> std::result::Result<Option<String>, String> {
+    let order_id = order.order_id.as_deref().ok_or("no order id")?;
+    let skus: Vec<&str> = order.skus.iter().map(String::as_str).collect();
+    let now = store::now_ms() as u64;
+    let settings = &job.settings;
+    let experiment = offers::running_experiment(settings, &job.brand, &job.region, now);
+    let arm = offers::arm_for(experiment.as_ref(), order_id);
+    let experiment_id = experiment
+        .as_ref()
+        .map_or("none", |e| e.id.as_str())
+        .to_string();
+    let client_hash = secrets::client_hash(env, job.tracking, &job.client, now);
+    let value_minor = order.total.map(|t| (t * 100.0).round() as i64);
+    if arm == Arm::Holdout {
+        let served = ServedOffer {
+            experiment: experiment_id,
+            parent_order_id: order_id.to_string(),
+            brand: job.brand.clone(),
+            region: job.region.clone(),
+            arm,
+            model_version: String::new(),
+            skus: Vec::new(),
+            nonce: None,
+            order_value_minor: value_minor,
+            currency: order.currency.clone(),
+            client_hash,
+            served_at: now,
+        };
+        d1::run_later(env, ctx, vec![served.insert()]);
+        return Ok(None);
+    }
+    let keys = secrets::token_keys(env).map_err(|e| e.to_string())?;
+    let kv = env.kv("TABLES").map_err(|e| e.to_string())?;
+    let versions = store::manifests(&kv, &job.brand, &job.region).await;
+    let table = store::read_table(&kv, &versions, &skus)
+        .await
+        .map_err(|e| e.to_string())?;
+    let chosen = offers::offers_for_arm(arm, &table.facts, &skus, |s| table.shard_for(s), settings);
+    if chosen.is_empty() {
+        return Ok(None);
+    }
+    let chosen_skus: Vec<&str> = chosen.iter().map(|o| o.sku.as_str()).collect();
+    let catalog = store::catalog(&kv, &table.manifest, &chosen_skus).await;
+    let nonce = secrets::nonce()?;
+    let claims = OfferToken {
+        brand: job.brand.clone(),
+        region: job.region.clone(),
+        parent_order_id: order_id.to_string(),
+        arm,
+        experiment: experiment_id,
+        model_version: table.manifest.version.clone(),
+        skus: chosen.iter().map(|o| o.sku.clone()).collect(),
+        issued_at: now,
+        expires_at: now + DEFAULT_TTL_MS,
+        nonce,
+    };
+    let token = keys.sign(&claims);
+    let views: Vec<OfferView> = chosen
+        .iter()
+        .map(|o| {
+            let entry = catalog.get(&o.sku);
+            OfferView {
+                sku: o.sku.clone(),
+                title: entry.map_or_else(|| o.sku.clone(), |e| e.title.clone()),
+                price: f64::from(o.price),
+                image: entry.map(|e| e.image.clone()).filter(|s| !s.is_empty()),
+                accept_href: format!(
+                    "/__upsell/accept?sku={}&t={}",
+                    url_encode(&o.sku),
+                    url_encode(&token)
+                ),
+            }
+        })
+        .collect();
+    let style = BlockStyle {
+        heading: settings.style.heading.clone(),
+        accent: settings.style.accent.clone(),
+        font: Some(settings.style.font.clone()),
+        ..BlockStyle::default()
+    };
+    let beacon_inline = if settings.features.beacons {
+        inline.clone()
+    } else {
+        InlinePolicy {
+            script: crate::render::csp::Inline::Blocked,
+            style: inline.style.clone(),
+        }
+    };
+    let cx = BlockContext {
+        token: &token,
+        currency: order.currency.as_deref().unwrap_or(""),
+        style: &style,
+        inline: &beacon_inline,
+        beacon_path: "/__upsell/events",
+    };
+    let block = render_block(&views, &cx);
+    if block.is_some() {
+        let served = ServedOffer::from_token(
+            &claims,
+            value_minor,
+            order.currency.clone(),
+            client_hash,
+            now,
+        );
+        d1::run_later(env, ctx, vec![served.insert()]);
+    }
+    Ok(block)
+}
