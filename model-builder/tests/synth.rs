@@ -96,17 +96,27 @@ fn read_orders(path: &Path) -> Vec<Row> {
         .collect()
 }
 
-fn read_truth(path: &Path) -> HashMap<String, Vec<String>> {
+/// One SKU's line of the truth file.
+struct Truth {
+    launched: String,
+    partners: Vec<String>,
+}
+
+fn read_truth(path: &Path) -> HashMap<String, Truth> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("sku,mission,partners"));
+    assert_eq!(lines.next(), Some("sku,mission,launched,partners"));
     lines
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            assert_eq!(f.len(), 3, "{l:?}");
+            assert_eq!(f.len(), 4, "{l:?}");
+            let partners = f[3].split_whitespace().map(str::to_string).collect();
             (
                 f[0].to_string(),
-                f[2].split_whitespace().map(str::to_string).collect(),
+                Truth {
+                    launched: f[2].to_string(),
+                    partners,
+                },
             )
         })
         .collect()
@@ -289,7 +299,31 @@ fn schema_catalog_and_time_order() {
             "SKU twice in {b:?}"
         );
     }
-    assert_eq!(read_truth(&t).len(), 500);
+    // Launches: a share of SKUs go on sale during the history and never sell before.
+    let truth = read_truth(&t);
+    assert_eq!(truth.len(), 500);
+    let late: HashSet<&str> = truth
+        .iter()
+        .filter(|(_, t)| t.launched.as_str() > "2024-02-20")
+        .map(|(s, _)| s.as_str())
+        .collect();
+    assert!(
+        (20..=80).contains(&late.len()),
+        "{} SKUs launched during the history",
+        late.len()
+    );
+    for r in &rows {
+        assert!(
+            r.ts[..10] >= *truth[&r.sku].launched,
+            "{} sold on {} before its launch",
+            r.sku,
+            r.ts
+        );
+    }
+    assert!(
+        rows.iter().any(|r| late.contains(r.sku.as_str())),
+        "launched SKUs do sell"
+    );
 }
 
 #[test]
@@ -419,7 +453,7 @@ fn planted_partners_co_occur_far_above_chance() {
     };
     let (mut partner_lifts, mut other_lifts, mut partner_is_best) = (Vec::new(), Vec::new(), 0);
     for (i, a) in top.iter().enumerate() {
-        let partners = &truth[*a];
+        let partners = &truth[*a].partners;
         let c = co.get(a).cloned().unwrap_or_default();
         partner_lifts.extend(partners.iter().filter_map(|p| lift(a, p, &c)));
         // A non-partner of similar popularity: the next best seller.

@@ -46,7 +46,7 @@ pub struct Args {
     /// Orders CSV to write (gzip-compressed if it ends in `.gz`).
     #[arg(long)]
     pub out: PathBuf,
-    /// Also write each SKU's planted partners here (`sku,mission,partners`).
+    /// Also write each SKU's launch date and planted partners here (`sku,mission,launched,partners`).
     #[arg(long)]
     pub truth: Option<PathBuf>,
     /// Also write a catalog here (`sku,title,price,url,image,category,in_stock`).

@@ -179,7 +179,7 @@ impl<'w> OrderStream<'w> {
         let max_lines = (w.params.skus as u64 / 2).min(60);
         let k = (1 + self.rng.geometric(1.0 / w.params.mean_basket)).min(max_lines) as usize;
         order.lines.clear();
-        let first = if self.rng.chance(STAPLE_PROB) {
+        let first = if self.on_sale(staple) && self.rng.chance(STAPLE_PROB) {
             staple
         } else if self.rng.chance(FAVOURITE_PROB) {
             self.seasonal(|rng| fav_members[fav_table.sample(rng)])
@@ -197,7 +197,7 @@ impl<'w> OrderStream<'w> {
                     continue;
                 }
                 let c = mission[self.rng.below(mission.len() as u64) as usize];
-                if c == b {
+                if c == b || !self.on_sale(c) {
                     continue;
                 }
                 c
@@ -211,17 +211,27 @@ impl<'w> OrderStream<'w> {
         true
     }
 
-    /// Draws with `draw` until a draw survives today's seasonal thinning.
+    /// Draws with `draw` until a draw is on sale today and survives today's
+    /// seasonal thinning (giving up on the season after 16 tries).
     fn seasonal(&mut self, draw: impl Fn(&mut Rng) -> u32) -> u32 {
         let mut s = draw(&mut self.rng);
-        for _ in 0..16 {
-            let c = self.world.skus[s as usize].category as usize;
-            if self.rng.f64() < self.season_accept[c] {
-                break;
+        for tries in 0..1000 {
+            let sku = &self.world.skus[s as usize];
+            if self.on_sale(s)
+                && (tries >= 16 || self.rng.f64() < self.season_accept[sku.category as usize])
+            {
+                return s;
             }
             s = draw(&mut self.rng);
         }
-        s
+        // Nothing drawn is on sale yet: the category's anchor SKU always is.
+        self.world.skus[s as usize].category
+    }
+
+    /// Whether `sku` has launched by the current day.
+    #[inline]
+    fn on_sale(&self, sku: u32) -> bool {
+        self.world.skus[sku as usize].launch_day <= self.day
     }
 
     fn push_line(&mut self, order: &mut Order, sku: u32) {

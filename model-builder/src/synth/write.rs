@@ -19,7 +19,7 @@ use super::world::World;
 /// Header of the orders file (the builder's generic schema).
 pub const ORDERS_HEADER: &str = "order_id,sku,ts,region,price,quantity,category,customer_id,brand";
 /// Header of the truth file.
-pub const TRUTH_HEADER: &str = "sku,mission,partners";
+pub const TRUTH_HEADER: &str = "sku,mission,launched,partners";
 /// Header of the catalog file.
 pub const CATALOG_HEADER: &str = "sku,title,price,url,image,category,in_stock";
 
@@ -251,8 +251,9 @@ impl Default for OrdersCsv {
     }
 }
 
-/// Writes each SKU's planted partners: `sku,mission,partners` with partners
-/// separated by spaces (empty for a mission of one).
+/// Writes each SKU's planted partners: `sku,mission,launched,partners`, with
+/// the date the SKU went on sale and its partners separated by spaces (empty
+/// for a mission of one).
 pub fn write_truth(world: &World, path: &Path) -> Result<()> {
     let mut out = AtomicOut::create(path)?;
     let mut buf = Vec::with_capacity(world.skus.len() * 40);
@@ -262,6 +263,9 @@ pub fn write_truth(world: &World, path: &Path) -> Result<()> {
         buf.extend_from_slice(s.id.as_bytes());
         buf.extend_from_slice(b",m");
         push_u64(&mut buf, s.mission as u64);
+        buf.push(b',');
+        let launched = super::dates::format_date(world.params.start_day + s.launch_day as i64);
+        buf.extend_from_slice(launched.as_bytes());
         buf.push(b',');
         for (n, p) in world.partners(i as u32).enumerate() {
             if n > 0 {
