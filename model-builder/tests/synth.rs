@@ -161,30 +161,21 @@ fn total_variation(a: &HashMap<&str, f64>, b: &HashMap<&str, f64>) -> f64 {
 }
 
 #[test]
-fn same_seed_gives_identical_files_and_another_seed_differs() {
-    let args = [
-        "--orders",
-        "3000",
-        "--skus",
-        "300",
-        "--regions",
-        "3",
-        "--seed",
-        "42",
-    ];
-    let other = [
-        "--orders",
-        "3000",
-        "--skus",
-        "300",
-        "--regions",
-        "3",
-        "--seed",
-        "43",
-    ];
-    let fa = generate(&dir("det-a"), &args);
-    let fb = generate(&dir("det-b"), &args);
-    let fc = generate(&dir("det-c"), &other);
+fn same_seed_gives_identical_files_for_any_thread_count_and_another_seed_differs() {
+    let common = "--skus 300 --regions 3";
+    let run = |name: &str, extra: &str| {
+        let args: Vec<String> = format!("{common} {extra}")
+            .split(' ')
+            .map(String::from)
+            .collect();
+        generate(
+            &dir(name),
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    };
+    let fa = run("det-a", "--orders 3000 --seed 42 --threads 1");
+    let fb = run("det-b", "--orders 3000 --seed 42 --threads 3");
+    let fc = run("det-c", "--orders 3000 --seed 43 --threads 1");
     for (x, y) in [(&fa.0, &fb.0), (&fa.1, &fb.1), (&fa.2, &fb.2)] {
         assert_eq!(
             std::fs::read(x).unwrap(),
@@ -195,6 +186,19 @@ fn same_seed_gives_identical_files_and_another_seed_differs() {
     }
     assert_ne!(std::fs::read(&fa.0).unwrap(), std::fs::read(&fc.0).unwrap());
     assert_ne!(std::fs::read(&fa.1).unwrap(), std::fs::read(&fc.1).unwrap());
+
+    // Days busier than one generation chunk (8192 orders) are split across threads too.
+    let one = run("det-d", "--seed 7 --days 2 --orders 40000 --threads 1");
+    let two = run("det-e", "--seed 7 --days 2 --orders 40000 --threads 2");
+    let text = std::fs::read(&one.0).unwrap();
+    assert_eq!(text, std::fs::read(&two.0).unwrap());
+    let rows = read_orders(&one.0);
+    let ids: Vec<u64> = rows.iter().map(|r| r.order).collect();
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] || w[1] == w[0] + 1),
+        "order ids run consecutively"
+    );
+    assert_eq!(ids.last().unwrap() - ids[0] + 1, 40000);
 }
 
 #[test]

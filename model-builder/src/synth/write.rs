@@ -26,8 +26,6 @@ pub const CATALOG_HEADER: &str = "sku,title,price,url,image,category,in_stock";
 /// Order ids start here so they look like a shop's invoice numbers.
 pub const FIRST_ORDER_ID: u64 = 10_000_000;
 
-const FLUSH_AT: usize = 1 << 20;
-
 /// A file being written atomically, gzip-compressed when its name ends in
 /// `.gz`. Writing (and compressing) happens on a background thread so it
 /// overlaps with generation; buffers are handed over and recycled.
@@ -149,99 +147,71 @@ fn push_2(buf: &mut Vec<u8>, n: u32) {
     buf.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
 }
 
-/// Formats orders into CSV lines, with per-day and per-world strings cached.
+/// Formats orders into CSV lines, caching the date string of the current day.
 pub struct OrdersCsv {
-    buf: Vec<u8>,
     day: u32,
     date: Vec<u8>,
     order_head: Vec<u8>,
     order_mid: Vec<u8>,
     order_tail: Vec<u8>,
-    /// Lines written so far.
-    pub lines: u64,
-    /// Bytes formatted so far (uncompressed).
-    pub bytes: u64,
 }
 
 impl OrdersCsv {
-    /// A formatter; call [`OrdersCsv::header`] first.
+    /// A formatter.
     pub fn new() -> Self {
         OrdersCsv {
-            buf: Vec::with_capacity(FLUSH_AT + 64 * 1024),
             day: u32::MAX,
             date: Vec::new(),
             order_head: Vec::new(),
             order_mid: Vec::new(),
             order_tail: Vec::new(),
-            lines: 0,
-            bytes: 0,
         }
     }
 
-    /// Writes the header row.
-    pub fn header(&mut self, out: &mut AtomicOut) -> Result<()> {
-        self.buf.extend_from_slice(ORDERS_HEADER.as_bytes());
-        self.buf.push(b'\n');
-        self.flush(out)
-    }
-
-    /// Formats one order; flushes to `out` when the buffer is full.
-    pub fn order(&mut self, world: &World, o: &Order, out: &mut AtomicOut) -> Result<()> {
+    /// Appends one order's lines to `buf`.
+    pub fn order(&mut self, world: &World, o: &Order, buf: &mut Vec<u8>) {
         if o.day != self.day {
             self.day = o.day;
             self.date =
                 super::dates::format_date(world.params.start_day + o.day as i64).into_bytes();
         }
-        // Per-order fields around the SKU and the per-line fields.
+        // Per-order fields before the SKU, between the SKU and the per-line
+        // fields, and after them.
         self.order_head.clear();
         push_u64(&mut self.order_head, FIRST_ORDER_ID + o.seq);
         self.order_head.push(b',');
-        let ts = &mut self.order_mid;
-        ts.clear();
-        ts.push(b',');
-        ts.extend_from_slice(&self.date);
-        ts.push(b' ');
-        push_2(ts, o.second / 3600);
-        ts.push(b':');
-        push_2(ts, o.second / 60 % 60);
-        ts.push(b':');
-        push_2(ts, o.second % 60);
-        ts.push(b',');
-        ts.extend_from_slice(world.regions[o.region as usize].name.as_bytes());
-        ts.push(b',');
-        self.order_tail.clear();
-        self.order_tail.push(b',');
-        self.order_tail.push(b'C');
-        push_u64(&mut self.order_tail, o.customer);
-        self.order_tail.push(b',');
-        self.order_tail
-            .extend_from_slice(world.params.brand.as_bytes());
-        self.order_tail.push(b'\n');
-        let start = self.buf.len();
+        let mid = &mut self.order_mid;
+        mid.clear();
+        mid.push(b',');
+        mid.extend_from_slice(&self.date);
+        mid.push(b' ');
+        push_2(mid, o.second / 3600);
+        mid.push(b':');
+        push_2(mid, o.second / 60 % 60);
+        mid.push(b':');
+        push_2(mid, o.second % 60);
+        mid.push(b',');
+        mid.extend_from_slice(world.regions[o.region as usize].name.as_bytes());
+        mid.push(b',');
+        let tail = &mut self.order_tail;
+        tail.clear();
+        tail.extend_from_slice(b",C");
+        push_u64(tail, o.customer);
+        tail.push(b',');
+        tail.extend_from_slice(world.params.brand.as_bytes());
+        tail.push(b'\n');
         for l in &o.lines {
             let sku = &world.skus[l.sku as usize];
-            self.buf.extend_from_slice(&self.order_head);
-            self.buf.extend_from_slice(sku.id.as_bytes());
-            self.buf.extend_from_slice(&self.order_mid);
-            push_price(&mut self.buf, l.price_cents);
-            self.buf.push(b',');
-            push_u64(&mut self.buf, l.quantity as u64);
-            self.buf.push(b',');
-            self.buf
-                .extend_from_slice(world.categories[sku.category as usize].name.as_bytes());
-            self.buf.extend_from_slice(&self.order_tail);
+            buf.extend_from_slice(&self.order_head);
+            buf.extend_from_slice(sku.id.as_bytes());
+            buf.extend_from_slice(&self.order_mid);
+            push_price(buf, l.price_cents);
+            buf.push(b',');
+            push_u64(buf, l.quantity as u64);
+            buf.push(b',');
+            buf.extend_from_slice(world.categories[sku.category as usize].name.as_bytes());
+            buf.extend_from_slice(&self.order_tail);
         }
-        self.lines += o.lines.len() as u64;
-        self.bytes += (self.buf.len() - start) as u64;
-        if self.buf.len() >= FLUSH_AT {
-            self.flush(out)?;
-        }
-        Ok(())
-    }
-
-    /// Writes out whatever is buffered.
-    pub fn flush(&mut self, out: &mut AtomicOut) -> Result<()> {
-        out.write_buf(&mut self.buf)
     }
 }
 
