@@ -423,6 +423,27 @@ fn seasons_and_repeat_customers() {
         "share of customers with repeat orders {repeat}"
     );
     assert!(loyal > 0, "some customers order at least 10 times");
+
+    // Category seasonality: some categories swing through the year far more
+    // than sampling noise does, while the flattest barely moves.
+    let mut by_cat: HashMap<&str, [f64; 12]> = HashMap::new();
+    for r in &rows {
+        by_cat.entry(&r.category).or_default()[r.ts[5..7].parse::<usize>().unwrap() - 1] += 1.0;
+    }
+    let mut swings: Vec<f64> = by_cat
+        .values()
+        .filter(|m| m.iter().sum::<f64>() > 0.02 * rows.len() as f64)
+        .map(|m| {
+            let share: Vec<f64> = m.iter().zip(per_month).map(|(c, t)| c / t as f64).collect();
+            share.iter().copied().fold(0.0, f64::max) / share.iter().copied().fold(1.0, f64::min)
+        })
+        .collect();
+    swings.sort_by(f64::total_cmp);
+    let (min, max) = (swings[0], swings[swings.len() - 1]);
+    assert!(
+        max > 3.0 && min < 1.5,
+        "max/min monthly share per category: {swings:?}"
+    );
 }
 
 #[test]
