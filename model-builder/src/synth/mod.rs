@@ -16,8 +16,9 @@ pub mod write;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
+use std::sync::{Condvar, Mutex};
 
 use anyhow::Result;
 
@@ -55,13 +56,15 @@ pub fn write_orders(
     file.write_buf(&mut header)?;
 
     let next = AtomicUsize::new(0);
-    let written = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
+    // Shared with the workers: (chunks handed to the writer, stop because the
+    // writer failed), and a
+    // signal for workers waiting to stay within the window.
+    let gate = (Mutex::new((0usize, false)), Condvar::new());
     let (tx, rx) = sync_channel::<(usize, Vec<u8>, u64)>(window);
     let summary = std::thread::scope(|scope| {
         for _ in 0..threads {
             let tx = tx.clone();
-            let (plan, next, written, stop) = (&plan, &next, &written, &stop);
+            let (plan, next, gate) = (&plan, &next, &gate);
             scope.spawn(move || {
                 let mut csv = write::OrdersCsv::new();
                 let mut order = Order::default();
@@ -71,12 +74,15 @@ pub fn write_orders(
                         return;
                     }
                     // Stay within a window of the writer so memory stays bounded.
-                    while i >= written.load(Ordering::Acquire) + window {
-                        if stop.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        std::thread::sleep(std::time::Duration::from_micros(200));
+                    let (lock, cv) = gate;
+                    let state = lock.lock().expect("gate lock");
+                    let state = cv
+                        .wait_while(state, |(written, stop)| i >= *written + window && !*stop)
+                        .expect("gate lock");
+                    if state.1 {
+                        return;
                     }
+                    drop(state);
                     let chunk = plan.chunks()[i];
                     let mut buf = Vec::with_capacity(((chunk.end - chunk.start) * 256) as usize);
                     let mut lines = 0;
@@ -96,25 +102,26 @@ pub fn write_orders(
         let result = (|| -> Result<Summary> {
             let mut pending: BTreeMap<usize, (Vec<u8>, u64)> = BTreeMap::new();
             let mut summary = Summary::default();
+            let mut written = 0;
             for (i, buf, lines) in rx {
                 pending.insert(i, (buf, lines));
-                while let Some((mut buf, lines)) =
-                    pending.remove(&(written.load(Ordering::Relaxed)))
-                {
-                    let i = written.load(Ordering::Relaxed);
-                    let chunk = plan.chunks()[i];
+                while let Some((mut buf, lines)) = pending.remove(&written) {
+                    let chunk = plan.chunks()[written];
                     summary.orders += chunk.end - chunk.start;
                     summary.lines += lines;
                     summary.bytes += buf.len() as u64;
                     file.write_buf(&mut buf)?;
-                    written.store(i + 1, Ordering::Release);
+                    written += 1;
+                    gate.0.lock().expect("gate lock").0 = written;
+                    gate.1.notify_all();
                     progress(summary.orders);
                 }
             }
             Ok(summary)
         })();
         if result.is_err() {
-            stop.store(true, Ordering::Relaxed);
+            gate.0.lock().expect("gate lock").1 = true;
+            gate.1.notify_all();
         }
         result
     })?;
