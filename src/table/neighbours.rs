@@ -37,6 +37,7 @@ pub struct NeighbourList {
 struct Wire {
     shard: u32,
     top: f32,
+    octaves: f32,
     keys: Vec<String>,
     fallback: Vec<bool>,
     lens: Vec<u32>,
@@ -88,6 +89,7 @@ pub fn encode_neighbours(shard: u32, quant: &Quantiser, lists: &[NeighbourList])
     let mut wire = Wire {
         shard,
         top: quant.top,
+        octaves: quant.octaves,
         keys: Vec::with_capacity(order.len()),
         fallback: Vec::with_capacity(order.len()),
         lens: Vec::with_capacity(order.len()),
@@ -136,7 +138,7 @@ pub fn decode_neighbours(bytes: &[u8]) -> Result<NeighbourShard, TableError> {
             "neighbour shard keys not sorted".into(),
         ));
     }
-    let quant = Quantiser::new(wire.top);
+    let quant = Quantiser::with_range(wire.top, wire.octaves);
     let mut offsets = Vec::with_capacity(n + 1);
     let mut items = Vec::with_capacity(edges);
     let mut at = 0usize;
