@@ -204,7 +204,7 @@ fn eligible(facts: &Facts, id: u32, order: &[u32], policy: &RankPolicy) -> bool 
         && (!policy.in_stock_only || f.in_stock)
         && policy.price_min.is_none_or(|m| f.price >= m)
         && policy.price_max.is_none_or(|m| f.price <= m)
-        && !policy.blocks.iter().any(|b| *b == f.sku)
+        && !policy.blocks.contains(&f.sku)
 }
 
 fn objective_value(facts: &Facts, c: &Candidate, objective: Objective) -> f32 {
@@ -236,7 +236,13 @@ pub fn rank(
         .enumerate()
         .map(|(i, c)| {
             let pop = facts.skus[c.id as usize].popularity;
-            (objective_value(facts, c, policy.objective), c.score, pop, c.id, i)
+            (
+                objective_value(facts, c, policy.objective),
+                c.score,
+                pop,
+                c.id,
+                i,
+            )
         })
         .collect();
     let cmp = |a: &(f32, f32, u32, u32, usize), b: &(f32, f32, u32, u32, usize)| {

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
 use upsell_edge::rank::{lists_for, rank, Offer, RankPolicy};
-use upsell_edge::table::{decode_facts, decode_neighbours, shard_of, slug, Facts, Manifest, NeighbourShard};
+use upsell_edge::table::{
+    decode_facts, decode_neighbours, shard_of, slug, Facts, Manifest, NeighbourShard,
+};
 
 use crate::model::ALL;
 
@@ -29,11 +31,14 @@ impl Tables {
             if tables.contains_key(&m.prefix) {
                 continue;
             }
-            let facts = decode_facts(&get(&m.facts_key())?).with_context(|| format!("decoding {}", m.facts_key()))?;
+            let facts = decode_facts(&get(&m.facts_key())?)
+                .with_context(|| format!("decoding {}", m.facts_key()))?;
             let mut shards = Vec::with_capacity(m.nbr_shards as usize);
             for k in 0..m.nbr_shards {
                 let key = format!("{}/nbr/{k}", m.prefix);
-                shards.push(decode_neighbours(&get(&key)?).with_context(|| format!("decoding {key}"))?);
+                shards.push(
+                    decode_neighbours(&get(&key)?).with_context(|| format!("decoding {key}"))?,
+                );
             }
             tables.insert(m.prefix.clone(), Table { facts, shards });
         }
@@ -48,20 +53,29 @@ impl Tables {
     pub fn from_dir(dir: &Path) -> Result<Tables> {
         let mdir = dir.join("manifests");
         let mut manifests = Vec::new();
-        for brand in std::fs::read_dir(&mdir).with_context(|| format!("reading {}", mdir.display()))? {
+        for brand in
+            std::fs::read_dir(&mdir).with_context(|| format!("reading {}", mdir.display()))?
+        {
             let brand = brand?.path();
-            for f in std::fs::read_dir(&brand).with_context(|| format!("reading {}", brand.display()))? {
+            for f in
+                std::fs::read_dir(&brand).with_context(|| format!("reading {}", brand.display()))?
+            {
                 let f = f?.path();
                 if f.extension().is_some_and(|e| e == "json") {
-                    let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+                    let text = std::fs::read_to_string(&f)
+                        .with_context(|| format!("reading {}", f.display()))?;
                     manifests.push(
-                        serde_json::from_str::<Manifest>(&text).with_context(|| format!("parsing {}", f.display()))?,
+                        serde_json::from_str::<Manifest>(&text)
+                            .with_context(|| format!("parsing {}", f.display()))?,
                     );
                 }
             }
         }
         if manifests.is_empty() {
-            return Err(anyhow!("{}: no manifests (is this a build output directory?)", dir.display()));
+            return Err(anyhow!(
+                "{}: no manifests (is this a build output directory?)",
+                dir.display()
+            ));
         }
         let kv = dir.join("kv");
         Tables::load(&manifests, &|key| {
@@ -87,14 +101,22 @@ impl Tables {
     }
 
     /// Offers for an order, ranked by the edge's function.
-    pub fn recommend(&self, brand: &str, region: Option<&str>, skus: &[&str], policy: &RankPolicy) -> Vec<Offer> {
+    pub fn recommend(
+        &self,
+        brand: &str,
+        region: Option<&str>,
+        skus: &[&str],
+        policy: &RankPolicy,
+    ) -> Vec<Offer> {
         let Some(m) = self.manifest(brand, region) else {
             return Vec::new();
         };
         let Some(t) = self.tables.get(&m.prefix) else {
             return Vec::new();
         };
-        let lists = lists_for(&t.facts, skus, |sku| t.shards.get(shard_of(sku, m.nbr_shards) as usize));
+        let lists = lists_for(&t.facts, skus, |sku| {
+            t.shards.get(shard_of(sku, m.nbr_shards) as usize)
+        });
         rank(&t.facts, skus, &lists, policy)
     }
 }

@@ -207,8 +207,8 @@ mod tests {
         assert_eq!(b.iter().map(|n| n.id).collect::<Vec<_>>(), vec![2, 9, 4]);
         assert_eq!(b.iter().map(|n| n.count).collect::<Vec<_>>(), vec![7, 3, 2]);
         assert!((b[1].score - 0.5).abs() < 0.02);
-        assert_eq!(shard.entry("A").unwrap().1, true);
-        assert_eq!(shard.entry("B").unwrap().1, false);
+        assert!(shard.entry("A").unwrap().1);
+        assert!(!shard.entry("B").unwrap().1);
         assert!(shard.get("C").unwrap().is_empty());
         assert!(shard.get("D").is_none());
         assert_eq!(shard.edges(), 4);

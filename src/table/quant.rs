@@ -24,8 +24,16 @@ impl Quantiser {
     /// Quantiser with level 255 at `top`, level 1 `octaves` powers of two below.
     pub fn with_range(top: f32, octaves: f32) -> Self {
         Quantiser {
-            top: if top.is_finite() && top > 0.0 { top } else { 1.0 },
-            octaves: if octaves.is_finite() { octaves.clamp(1.0, 64.0) } else { OCTAVES },
+            top: if top.is_finite() && top > 0.0 {
+                top
+            } else {
+                1.0
+            },
+            octaves: if octaves.is_finite() {
+                octaves.clamp(1.0, 64.0)
+            } else {
+                OCTAVES
+            },
         }
     }
 

@@ -50,14 +50,19 @@ pub fn write_output(out: &Path, set: &TableSet, summary: &serde_json::Value) -> 
             std::fs::write(&p, value).with_context(|| format!("writing {}", p.display()))?;
         }
         for m in &set.manifests {
-            let p = tmp.join("manifests").join(&m.brand).join(format!("{}.json", m.region));
+            let p = tmp
+                .join("manifests")
+                .join(&m.brand)
+                .join(format!("{}.json", m.region));
             std::fs::create_dir_all(p.parent().expect("has parent"))?;
-            std::fs::write(&p, serde_json::to_vec_pretty(m)?).with_context(|| format!("writing {}", p.display()))?;
+            std::fs::write(&p, serde_json::to_vec_pretty(m)?)
+                .with_context(|| format!("writing {}", p.display()))?;
         }
         std::fs::write(tmp.join("build.json"), serde_json::to_vec_pretty(summary)?)?;
         let old = parent.join(format!(".{name}.old-{pid}"));
         if out.exists() {
-            std::fs::rename(out, &old).with_context(|| format!("moving the previous {} aside", out.display()))?;
+            std::fs::rename(out, &old)
+                .with_context(|| format!("moving the previous {} aside", out.display()))?;
         }
         std::fs::rename(&tmp, out).with_context(|| format!("renaming into {}", out.display()))?;
         if old.exists() {

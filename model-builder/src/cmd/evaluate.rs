@@ -109,7 +109,11 @@ impl Acc {
         self.shown.dedup();
         let n = self.n.max(1) as f64;
         let train = train_skus.iter().filter(|&&x| x).count().max(1) as f64;
-        let shown = self.shown.iter().filter(|&&s| train_skus[s as usize]).count() as f64;
+        let shown = self
+            .shown
+            .iter()
+            .filter(|&&s| train_skus[s as usize])
+            .count() as f64;
         Metrics {
             system: system.into(),
             hr3: self.hr3 / n,
@@ -145,8 +149,15 @@ fn split(data: &Dataset, args: &Args) -> Result<(Vec<Option<bool>>, String)> {
         }
         return Ok((out, format!("latest {:.0}% of orders as test", f * 100.0)));
     }
-    let at = parse_time(args.split_at.as_deref().unwrap_or("2011-11-01 00:00:00"), "split-at")?;
-    let until = args.test_until.as_deref().map(|s| parse_time(s, "test-until")).transpose()?;
+    let at = parse_time(
+        args.split_at.as_deref().unwrap_or("2011-11-01 00:00:00"),
+        "split-at",
+    )?;
+    let until = args
+        .test_until
+        .as_deref()
+        .map(|s| parse_time(s, "test-until"))
+        .transpose()?;
     if data.orders.iter().any(|o| o.ts.is_none()) {
         bail!("a time split needs a timestamp on every order; use --fraction");
     }
@@ -165,8 +176,17 @@ fn split(data: &Dataset, args: &Args) -> Result<(Vec<Option<bool>>, String)> {
         })
         .collect();
     let desc = match until {
-        Some(u) => format!("train < {}, test [{}, {})", format_timestamp(at), format_timestamp(at), format_timestamp(u)),
-        None => format!("train < {}, test >= {}", format_timestamp(at), format_timestamp(at)),
+        Some(u) => format!(
+            "train < {}, test [{}, {})",
+            format_timestamp(at),
+            format_timestamp(at),
+            format_timestamp(u)
+        ),
+        None => format!(
+            "train < {}, test >= {}",
+            format_timestamp(at),
+            format_timestamp(at)
+        ),
     };
     Ok((out, desc))
 }
@@ -215,7 +235,9 @@ pub fn run(args: Args) -> Result<()> {
         if assign[o] != Some(true) {
             continue;
         }
-        let r = pop_region.entry(data.orders[o].region).or_insert_with(|| vec![0; n_skus]);
+        let r = pop_region
+            .entry(data.orders[o].region)
+            .or_insert_with(|| vec![0; n_skus]);
         for &s in b {
             train_sku[s as usize] = true;
             pop[s as usize] += 1;
@@ -223,13 +245,18 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     let ranked_by = |counts: &[u32], len: usize| {
-        let mut ids: Vec<u32> = (0..n_skus as u32).filter(|&s| counts[s as usize] > 0).collect();
+        let mut ids: Vec<u32> = (0..n_skus as u32)
+            .filter(|&s| counts[s as usize] > 0)
+            .collect();
         ids.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
         ids.truncate(len);
         ids
     };
     let top_global = ranked_by(&pop, 200);
-    let top_region: HashMap<Option<u32>, Vec<u32>> = pop_region.iter().map(|(r, c)| (*r, ranked_by(c, 200))).collect();
+    let top_region: HashMap<Option<u32>, Vec<u32>> = pop_region
+        .iter()
+        .map(|(r, c)| (*r, ranked_by(c, 200)))
+        .collect();
     // Category curation: category X → category Y most co-bought with it; Y's best sellers.
     let has_cat = data.sku_category.iter().any(Option::is_some);
     let n_cat = data.categories.len();
@@ -240,7 +267,10 @@ pub fn run(args: Args) -> Result<()> {
             if assign[o] != Some(true) {
                 continue;
             }
-            let mut cats: Vec<u32> = b.iter().filter_map(|&s| data.sku_category[s as usize]).collect();
+            let mut cats: Vec<u32> = b
+                .iter()
+                .filter_map(|&s| data.sku_category[s as usize])
+                .collect();
             cats.sort_unstable();
             cats.dedup();
             for &x in &cats {
@@ -267,7 +297,12 @@ pub fn run(args: Args) -> Result<()> {
         })
         .collect();
 
-    let sku_id: HashMap<&str, u32> = data.skus.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+    let sku_id: HashMap<&str, u32> = data
+        .skus
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect();
     let policy = RankPolicy {
         k: 10,
         ..RankPolicy::default()
@@ -275,7 +310,12 @@ pub fn run(args: Args) -> Result<()> {
     let test_orders: Vec<usize> = (0..data.orders.len())
         .filter(|&o| assign[o] == Some(false) && baskets[o].len() >= 2)
         .collect();
-    let names = ["model", "same three for everyone", "popular in region", "category-level curation"];
+    let names = [
+        "model",
+        "same three for everyone",
+        "popular in region",
+        "category-level curation",
+    ];
     let t_eval = Instant::now();
     let (accs, seen, pairs) = test_orders
         .par_iter()
@@ -290,9 +330,16 @@ pub fn run(args: Args) -> Result<()> {
                 if train_sku[t as usize] {
                     seen += 1;
                 }
-                let query: Vec<&str> = b.iter().filter(|&&s| s != t).map(|&s| data.skus[s as usize].as_str()).collect();
+                let query: Vec<&str> = b
+                    .iter()
+                    .filter(|&&s| s != t)
+                    .map(|&s| data.skus[s as usize].as_str())
+                    .collect();
                 let offers = tables.recommend(brand, region, &query, &policy);
-                let ranked: Vec<u32> = offers.iter().filter_map(|of| sku_id.get(of.sku.as_str()).copied()).collect();
+                let ranked: Vec<u32> = offers
+                    .iter()
+                    .filter_map(|of| sku_id.get(of.sku.as_str()).copied())
+                    .collect();
                 let model_offers = offers.iter().filter(|o| !o.fallback).count();
                 accs[0].add(&ranked, t, model_offers);
                 let same: Vec<u32> = top_global.iter().take(10).copied().collect();
@@ -314,10 +361,19 @@ pub fn run(args: Args) -> Result<()> {
                             freq[c as usize] += 1;
                         }
                     }
-                    let top_cat = (0..n_cat).filter(|&c| freq[c] > 0).max_by_key(|&c| (freq[c], std::cmp::Reverse(c)));
+                    let top_cat = (0..n_cat)
+                        .filter(|&c| freq[c] > 0)
+                        .max_by_key(|&c| (freq[c], std::cmp::Reverse(c)));
                     let cur: Vec<u32> = top_cat
                         .and_then(|c| partner[c])
-                        .map(|y| cat_best[y].iter().filter(|s| !in_q(s)).take(10).copied().collect())
+                        .map(|y| {
+                            cat_best[y]
+                                .iter()
+                                .filter(|s| !in_q(s))
+                                .take(10)
+                                .copied()
+                                .collect()
+                        })
                         .unwrap_or_default();
                     accs[3].add(&cur, t, cur.len());
                 }
@@ -326,7 +382,13 @@ pub fn run(args: Args) -> Result<()> {
         })
         .reduce(
             || ((0..4).map(|_| Acc::default()).collect(), 0, 0),
-            |(a, s1, p1), (b, s2, p2)| (a.into_iter().zip(b).map(|(x, y)| x.merge(y)).collect(), s1 + s2, p1 + p2),
+            |(a, s1, p1), (b, s2, p2)| {
+                (
+                    a.into_iter().zip(b).map(|(x, y)| x.merge(y)).collect(),
+                    s1 + s2,
+                    p1 + p2,
+                )
+            },
         );
     let eval_s = t_eval.elapsed().as_secs_f64();
     let mut results: Vec<Metrics> = Vec::new();
@@ -341,7 +403,11 @@ pub fn run(args: Args) -> Result<()> {
         args.input
             .orders
             .iter()
-            .map(|p| p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default())
+            .map(|p| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default()
+            })
             .collect::<Vec<_>>()
             .join(",")
     });
@@ -366,7 +432,13 @@ pub fn run(args: Args) -> Result<()> {
     for m in &results {
         println!(
             "{:<26} {:>7.4} {:>7.4} {:>8.4} {:>10.3} {:>10.3} {:>9.3}",
-            m.system, m.hr3, m.hr10, m.ndcg10, m.coverage_queries, m.coverage_queries_model, m.coverage_skus
+            m.system,
+            m.hr3,
+            m.hr10,
+            m.ndcg10,
+            m.coverage_queries,
+            m.coverage_queries_model,
+            m.coverage_skus
         );
     }
     if let Some(p) = &args.json {

@@ -123,7 +123,8 @@ impl ModelArgs {
 }
 
 fn read_config(p: &Path) -> Result<ModelConfig> {
-    let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
     if p.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).with_context(|| format!("{}: invalid settings", p.display()))
     } else {
@@ -146,6 +147,11 @@ pub fn now_stamps() -> (String, String) {
         .map_or(0, |d| d.as_secs() as i64);
     let t = crate::ingest::time::format_timestamp(secs);
     let rfc = format!("{}T{}Z", &t[..10], &t[11..]);
-    let tag = format!("v{}", rfc.replace(['-', ':'], "").trim_end_matches('Z').replace('T', "-"));
+    let tag = format!(
+        "v{}",
+        rfc.replace(['-', ':'], "")
+            .trim_end_matches('Z')
+            .replace('T', "-")
+    );
     (rfc, tag)
 }

@@ -41,8 +41,10 @@ struct Query {
 pub fn run(args: Args) -> Result<()> {
     let tables = Tables::from_dir(&args.table)?;
     let mut policy = match &args.policy {
-        Some(p) => serde_json::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
-            .with_context(|| format!("{}: invalid policy", p.display()))?,
+        Some(p) => serde_json::from_str(
+            &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        )
+        .with_context(|| format!("{}: invalid policy", p.display()))?,
         None => RankPolicy::default(),
     };
     policy.k = args.k;
@@ -61,7 +63,8 @@ pub fn run(args: Args) -> Result<()> {
         if line.trim().is_empty() {
             continue;
         }
-        let q: Query = serde_json::from_str(&line).with_context(|| format!("<stdin>:{}: invalid query", n + 1))?;
+        let q: Query = serde_json::from_str(&line)
+            .with_context(|| format!("<stdin>:{}: invalid query", n + 1))?;
         let skus: Vec<&str> = q.skus.iter().map(String::as_str).collect();
         let region = q.region.as_deref().or(args.region.as_deref());
         let brand = q.brand.as_deref().unwrap_or(&default_brand);

@@ -27,10 +27,20 @@ pub struct CatalogRow {
     pub cost: Option<f32>,
 }
 
-const COLUMNS: [&str; 8] = ["sku", "title", "price", "url", "image", "category", "in_stock", "cost"];
+const COLUMNS: [&str; 8] = [
+    "sku", "title", "price", "url", "image", "category", "in_stock", "cost",
+];
 
-fn parse_row(path: &Path, line: u64, get: &dyn Fn(usize) -> Option<String>) -> Result<CatalogRow, InputError> {
-    let val = |i: usize| get(i).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+fn parse_row(
+    path: &Path,
+    line: u64,
+    get: &dyn Fn(usize) -> Option<String>,
+) -> Result<CatalogRow, InputError> {
+    let val = |i: usize| {
+        get(i)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
     let err = |i: usize, m: String| InputError::at(path, line, Some(COLUMNS[i]), m);
     let sku = val(0).ok_or_else(|| err(0, "empty (required)".into()))?;
     let num = |i: usize| -> Result<Option<f32>, InputError> {
@@ -51,7 +61,12 @@ fn parse_row(path: &Path, line: u64, get: &dyn Fn(usize) -> Option<String>) -> R
         Some(v) => match v.as_str() {
             "true" | "1" | "yes" | "y" | "t" => true,
             "false" | "0" | "no" | "n" | "f" => false,
-            _ => return Err(err(6, format!("not a boolean (true/false, 1/0, yes/no): {v:?}"))),
+            _ => {
+                return Err(err(
+                    6,
+                    format!("not a boolean (true/false, 1/0, yes/no): {v:?}"),
+                ))
+            }
         },
     };
     Ok(CatalogRow {
@@ -84,7 +99,14 @@ pub fn load_catalog(path: &Path) -> Result<Vec<CatalogRow>, InputError> {
     let mut rows = Vec::new();
     if trimmed.starts_with('[') {
         let items: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(trimmed)
-            .map_err(|e| InputError::at(path, e.line() as u64, None, format!("not a JSON array of objects: {e}")))?;
+            .map_err(|e| {
+                InputError::at(
+                    path,
+                    e.line() as u64,
+                    None,
+                    format!("not a JSON array of objects: {e}"),
+                )
+            })?;
         for (n, obj) in items.iter().enumerate() {
             // a JSON array has no row lines: report the item number
             let get = |i: usize| obj.get(COLUMNS[i]).and_then(json_text);
@@ -100,27 +122,44 @@ pub fn load_catalog(path: &Path) -> Result<Vec<CatalogRow>, InputError> {
                 continue;
             }
             let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
-                .map_err(|e| InputError::at(path, n as u64 + 1, None, format!("not a JSON object: {e}")))?;
+                .map_err(|e| {
+                    InputError::at(path, n as u64 + 1, None, format!("not a JSON object: {e}"))
+                })?;
             let get = |i: usize| obj.get(COLUMNS[i]).and_then(json_text);
             rows.push(parse_row(path, n as u64 + 1, &get)?);
         }
     } else {
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
         let header: Vec<String> = rdr
             .headers()
             .map_err(|e| InputError::at(path, 1, None, format!("cannot read the header: {e}")))?
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
-        let index: Vec<Option<usize>> = COLUMNS.iter().map(|c| header.iter().position(|h| h == c)).collect();
+        let index: Vec<Option<usize>> = COLUMNS
+            .iter()
+            .map(|c| header.iter().position(|h| h == c))
+            .collect();
         for (i, required) in [(0, "sku"), (2, "price")] {
             if index[i].is_none() {
-                return Err(InputError::at(path, 1, Some(required), "required column missing from the header"));
+                return Err(InputError::at(
+                    path,
+                    1,
+                    Some(required),
+                    "required column missing from the header",
+                ));
             }
         }
         for rec in rdr.records() {
             let rec = rec.map_err(|e| {
-                InputError::at(path, e.position().map_or(0, |p| p.line()), None, format!("malformed CSV: {e}"))
+                InputError::at(
+                    path,
+                    e.position().map_or(0, |p| p.line()),
+                    None,
+                    format!("malformed CSV: {e}"),
+                )
             })?;
             let line = rec.position().map_or(0, |p| p.line());
             let get = |i: usize| index[i].and_then(|j| rec.get(j)).map(str::to_string);

@@ -192,18 +192,29 @@ impl Mapping {
             if !FIELDS.contains(&key.as_str()) {
                 return Err(InputError::file(
                     path,
-                    format!("unknown field `{key}` in [columns] (known: {})", FIELDS.join(", ")),
+                    format!(
+                        "unknown field `{key}` in [columns] (known: {})",
+                        FIELDS.join(", ")
+                    ),
                 ));
             }
         }
         if let Some(f) = &spec.format {
             if f != "csv" && f != "jsonl" {
-                return Err(InputError::file(path, format!("format must be csv or jsonl, not `{f}`")));
+                return Err(InputError::file(
+                    path,
+                    format!("format must be csv or jsonl, not `{f}`"),
+                ));
             }
         }
         let columns: Vec<String> = FIELDS
             .iter()
-            .map(|f| spec.columns.get(*f).cloned().unwrap_or_else(|| f.to_string()))
+            .map(|f| {
+                spec.columns
+                    .get(*f)
+                    .cloned()
+                    .unwrap_or_else(|| f.to_string())
+            })
             .collect();
         let mut filters = Vec::new();
         for (n, f) in spec.filters.into_iter().enumerate() {
@@ -213,7 +224,10 @@ impl Mapping {
             };
             let regex = |r: &str| {
                 Regex::new(r).map_err(|e| {
-                    InputError::file(path, format!("filter {} (`{}`): bad pattern: {e}", n + 1, f.field))
+                    InputError::file(
+                        path,
+                        format!("filter {} (`{}`): bad pattern: {e}", n + 1, f.field),
+                    )
                 })
             };
             let mut tests = Vec::new();

@@ -211,7 +211,8 @@ impl<'m> Builder<'m> {
         }
         let value = |slot: usize| get(slot).map(str::trim).filter(|v| !v.is_empty());
         let required = |slot: usize| {
-            value(slot).ok_or_else(|| InputError::at(file, line, Some(&cols[slot]), "empty (required)"))
+            value(slot)
+                .ok_or_else(|| InputError::at(file, line, Some(&cols[slot]), "empty (required)"))
         };
         let order_id = required(ORDER_ID)?;
         let sku = required(SKU)?;
@@ -234,7 +235,14 @@ impl<'m> Builder<'m> {
                     .ok()
                     .filter(|x| x.is_finite())
                     .map(Some)
-                    .ok_or_else(|| InputError::at(file, line, Some(&cols[slot]), format!("not a number: {v:?}"))),
+                    .ok_or_else(|| {
+                        InputError::at(
+                            file,
+                            line,
+                            Some(&cols[slot]),
+                            format!("not a number: {v:?}"),
+                        )
+                    }),
             }
         };
         let price = number(PRICE)?;
@@ -288,10 +296,18 @@ impl<'m> Builder<'m> {
             .clone();
         let names: Vec<String> = header
             .iter()
-            .map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_string())
+            .map(|h| {
+                String::from_utf8_lossy(h)
+                    .trim()
+                    .trim_start_matches('\u{feff}')
+                    .to_string()
+            })
             .collect();
         let (cols, filter_slots) = needed_columns(self.mapping);
-        let index: Vec<Option<usize>> = cols.iter().map(|c| names.iter().position(|n| n == c)).collect();
+        let index: Vec<Option<usize>> = cols
+            .iter()
+            .map(|c| names.iter().position(|n| n == c))
+            .collect();
         for slot in [ORDER_ID, SKU] {
             if index[slot].is_none() {
                 return Err(InputError::at(
@@ -378,11 +394,13 @@ impl<'m> Builder<'m> {
         let (cols, filter_slots) = needed_columns(self.mapping);
         for (n, line) in reader.lines().enumerate() {
             let n = n as u64 + 1;
-            let line = line.map_err(|e| InputError::at(path, n, None, format!("cannot read: {e}")))?;
+            let line =
+                line.map_err(|e| InputError::at(path, n, None, format!("cannot read: {e}")))?;
             if line.trim().is_empty() {
                 continue;
             }
-            let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(&line) {
+            let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(&line)
+            {
                 Ok(o) => o,
                 Err(e) => {
                     let err = InputError::at(path, n, None, format!("not a JSON object: {e}"));
@@ -410,7 +428,11 @@ impl<'m> Builder<'m> {
 }
 
 /// Reads all order files with `mapping` into one dataset.
-pub fn load_orders(paths: &[PathBuf], mapping: &Mapping, opts: &LoadOptions) -> Result<Dataset, InputError> {
+pub fn load_orders(
+    paths: &[PathBuf],
+    mapping: &Mapping,
+    opts: &LoadOptions,
+) -> Result<Dataset, InputError> {
     let mut b = Builder {
         mapping,
         opts,

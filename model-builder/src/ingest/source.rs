@@ -28,14 +28,19 @@ pub fn open(path: &Path, progress: bool) -> Result<Box<dyn BufRead>, InputError>
         );
         bar.set_message(format!(
             "reading {}",
-            path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
         ));
         Box::new(bar.wrap_read(reader))
     } else {
         Box::new(reader)
     };
     Ok(if gz {
-        Box::new(BufReader::with_capacity(1 << 20, MultiGzDecoder::new(inner)))
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            MultiGzDecoder::new(inner),
+        ))
     } else {
         Box::new(BufReader::with_capacity(1 << 20, inner))
     })

@@ -15,7 +15,9 @@ fn num(s: &[u8]) -> Option<u32> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    s.iter().try_fold(0u32, |a, &b| a.checked_mul(10)?.checked_add((b - b'0') as u32))
+    s.iter().try_fold(0u32, |a, &b| {
+        a.checked_mul(10)?.checked_add((b - b'0') as u32)
+    })
 }
 
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` or RFC 3339
@@ -62,7 +64,11 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         [] | [b'Z'] | [b'z'] => Some(secs),
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
             let off = (num(&[*h1, *h2])? * 3600 + num(&[*m1, *m2])? * 60) as i64;
-            Some(if *sign == b'+' { secs - off } else { secs + off })
+            Some(if *sign == b'+' {
+                secs - off
+            } else {
+                secs + off
+            })
         }
         _ => None,
     }
@@ -98,10 +104,23 @@ mod tests {
         assert_eq!(parse_timestamp("1970-01-01"), Some(0));
         assert_eq!(parse_timestamp("2011-11-01 00:00:00"), Some(1_320_105_600));
         assert_eq!(parse_timestamp("2011-11-01T00:00:00Z"), Some(1_320_105_600));
-        assert_eq!(parse_timestamp("2011-11-01T01:00:00.123+01:00"), Some(1_320_105_600));
-        assert_eq!(parse_timestamp("2011-10-31T19:00:00-05:00"), Some(1_320_105_600));
+        assert_eq!(
+            parse_timestamp("2011-11-01T01:00:00.123+01:00"),
+            Some(1_320_105_600)
+        );
+        assert_eq!(
+            parse_timestamp("2011-10-31T19:00:00-05:00"),
+            Some(1_320_105_600)
+        );
         assert_eq!(parse_timestamp("2010-12-01 08:26"), Some(1_291_191_960));
-        for bad in ["", "2011-13-01", "2011/11/01", "2011-11-01X", "2011-11-01 25:00:00", "abc"] {
+        for bad in [
+            "",
+            "2011-13-01",
+            "2011/11/01",
+            "2011-11-01X",
+            "2011-11-01 25:00:00",
+            "abc",
+        ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
         assert_eq!(format_timestamp(1_320_105_600), "2011-11-01 00:00:00");

@@ -28,7 +28,12 @@ impl Baskets {
 
     /// Builds the baskets of `brand` from the dataset's orders passing `keep`,
     /// mapping dataset SKU ids through `local` (`u32::MAX` = not in the brand).
-    pub fn collect(data: &Dataset, brand: u32, keep: &dyn Fn(usize) -> bool, local: &[u32]) -> Baskets {
+    pub fn collect(
+        data: &Dataset,
+        brand: u32,
+        keep: &dyn Fn(usize) -> bool,
+        local: &[u32],
+    ) -> Baskets {
         let n = data.orders.len();
         let mut counts = vec![0u32; n + 1];
         let wanted = |o: usize| data.orders[o].brand == brand && keep(o);

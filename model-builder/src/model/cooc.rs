@@ -29,7 +29,13 @@ pub struct ScopeCounts {
 
 /// Scope totals from the baskets; `scope_of[o]` is 0 (brand-wide only) or
 /// the region scope of basket o.
-pub fn scope_counts(b: &Baskets, n_items: usize, weight: &[f32], scope_of: &[u8], scopes: usize) -> Vec<ScopeCounts> {
+pub fn scope_counts(
+    b: &Baskets,
+    n_items: usize,
+    weight: &[f32],
+    scope_of: &[u8],
+    scopes: usize,
+) -> Vec<ScopeCounts> {
     let mut out: Vec<ScopeCounts> = (0..scopes)
         .map(|_| ScopeCounts {
             item_weight: vec![0.0; n_items],
@@ -99,7 +105,11 @@ pub fn neighbour_rows(
     let item_n = blended_item_weight(counts, m);
     let beta_pow: Vec<Vec<f32>> = item_n
         .iter()
-        .map(|v| v.iter().map(|&x| x.max(1e-9).powf(cfg.beta) as f32).collect())
+        .map(|v| {
+            v.iter()
+                .map(|&x| x.max(1e-9).powf(cfg.beta) as f32)
+                .collect()
+        })
         .collect();
     let per_item: Vec<Vec<Vec<Neighbour>>> = (0..n_items)
         .into_par_iter()
@@ -156,7 +166,9 @@ pub fn neighbour_rows(
                     }
                     let k = cfg.neighbours.min(acc.scored.len());
                     if k < acc.scored.len() {
-                        acc.scored.select_nth_unstable_by(k, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                        acc.scored.select_nth_unstable_by(k, |a, b| {
+                            b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+                        });
                         acc.scored.truncate(k);
                     }
                     lists.push(
@@ -182,7 +194,8 @@ pub fn neighbour_rows(
         )
         .collect();
     // transpose to [scope][item]
-    let mut out: Vec<Vec<Vec<Neighbour>>> = (0..scopes).map(|_| Vec::with_capacity(n_items)).collect();
+    let mut out: Vec<Vec<Vec<Neighbour>>> =
+        (0..scopes).map(|_| Vec::with_capacity(n_items)).collect();
     for lists in per_item {
         for (s, l) in lists.into_iter().enumerate() {
             out[s].push(l);
@@ -202,7 +215,12 @@ pub fn category_fallback(
     members: usize,
     keep: usize,
 ) -> usize {
-    let n_cat = category.iter().flatten().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let n_cat = category
+        .iter()
+        .flatten()
+        .map(|&c| c as usize + 1)
+        .max()
+        .unwrap_or(0);
     let mut by_cat: Vec<Vec<u32>> = vec![Vec::new(); n_cat];
     for (i, c) in category.iter().enumerate() {
         if let Some(c) = c {
@@ -213,7 +231,11 @@ pub fn category_fallback(
     }
     let mut pattern: Vec<Vec<Neighbour>> = Vec::with_capacity(n_cat);
     for mut m in by_cat {
-        m.sort_by(|&a, &b| popularity[b as usize].cmp(&popularity[a as usize]).then(a.cmp(&b)));
+        m.sort_by(|&a, &b| {
+            popularity[b as usize]
+                .cmp(&popularity[a as usize])
+                .then(a.cmp(&b))
+        });
         m.truncate(members);
         let mut sum: std::collections::BTreeMap<u32, f32> = Default::default();
         for &i in &m {
@@ -238,7 +260,11 @@ pub fn category_fallback(
     for i in 0..lists.len() {
         if lists[i].is_empty() {
             if let Some(c) = category[i] {
-                let p: Vec<Neighbour> = pattern[c as usize].iter().filter(|n| n.id as usize != i).copied().collect();
+                let p: Vec<Neighbour> = pattern[c as usize]
+                    .iter()
+                    .filter(|n| n.id as usize != i)
+                    .copied()
+                    .collect();
                 if !p.is_empty() {
                     lists[i] = p;
                     fallback[i] = true;
@@ -298,7 +324,16 @@ mod tests {
         assert_eq!(counts[0].orders, 6);
         assert_eq!(counts[1].orders, 2);
         assert_eq!(counts[1].item_orders, vec![2, 0, 2]);
-        let rows = neighbour_rows(&b, 3, &w, &scope_of, &counts, &[true; 3], &cfg(), &ProgressBar::hidden());
+        let rows = neighbour_rows(
+            &b,
+            3,
+            &w,
+            &scope_of,
+            &counts,
+            &[true; 3],
+            &cfg(),
+            &ProgressBar::hidden(),
+        );
         let get = |s: usize, i: usize, j: u32| rows[s][i].iter().find(|n| n.id == j).copied();
         // all: P(1|0) = 4/6, P(2|0) = 2/6
         assert!((get(0, 0, 1).unwrap().score - 4.0 / 6.0).abs() < 1e-6);
@@ -307,7 +342,10 @@ mod tests {
         let c02 = 2.0 + 2.0 * 2.0 / 6.0;
         let c01 = 0.0 + 2.0 * 4.0 / 6.0;
         assert!((get(1, 0, 2).unwrap().score - c02 / 4.0).abs() < 1e-6);
-        assert!((get(1, 0, 1).unwrap().score - c01 / 4.0).abs() < 1e-6, "borrowed from all");
+        assert!(
+            (get(1, 0, 1).unwrap().score - c01 / 4.0).abs() < 1e-6,
+            "borrowed from all"
+        );
         assert!(get(1, 0, 2).unwrap().score > get(1, 0, 1).unwrap().score);
         assert_eq!(get(1, 0, 2).unwrap().count, 2);
         assert_eq!(get(1, 0, 1).unwrap().count, 0);
@@ -316,7 +354,16 @@ mod tests {
             region_prior_orders: 100.0,
             ..cfg()
         };
-        let rows = neighbour_rows(&b, 3, &w, &scope_of, &counts, &[true; 3], &strong, &ProgressBar::hidden());
+        let rows = neighbour_rows(
+            &b,
+            3,
+            &w,
+            &scope_of,
+            &counts,
+            &[true; 3],
+            &strong,
+            &ProgressBar::hidden(),
+        );
         let s1 = rows[1][0].iter().find(|n| n.id == 1).unwrap().score;
         let s2 = rows[1][0].iter().find(|n| n.id == 2).unwrap().score;
         assert!(s1 > s2);
@@ -324,22 +371,46 @@ mod tests {
 
     #[test]
     fn truncates_and_skips_unofferable() {
-        let b = baskets(&[(&[0, 1, 2, 3], None), (&[0, 1], None), (&[0, 2], None), (&[0, 2], None)]);
+        let b = baskets(&[
+            (&[0, 1, 2, 3], None),
+            (&[0, 1], None),
+            (&[0, 2], None),
+            (&[0, 2], None),
+        ]);
         let w = [1.0f32; 4];
         let counts = scope_counts(&b, 4, &w, &[0; 4], 1);
         let c = ModelConfig {
             neighbours: 1,
             ..cfg()
         };
-        let rows = neighbour_rows(&b, 4, &w, &[0; 4], &counts, &[true, true, true, false], &c, &ProgressBar::hidden());
+        let rows = neighbour_rows(
+            &b,
+            4,
+            &w,
+            &[0; 4],
+            &counts,
+            &[true, true, true, false],
+            &c,
+            &ProgressBar::hidden(),
+        );
         assert_eq!(rows[0][0].iter().map(|n| n.id).collect::<Vec<_>>(), vec![2]);
         assert!(rows[0][1].iter().all(|n| n.id != 3));
     }
 
     #[test]
     fn cold_start_uses_the_category_pattern() {
-        let n = |id, score| Neighbour { id, score, count: 1 };
-        let mut lists = vec![vec![n(2, 1.0), n(3, 0.5)], vec![n(3, 1.0)], vec![], vec![], vec![]];
+        let n = |id, score| Neighbour {
+            id,
+            score,
+            count: 1,
+        };
+        let mut lists = vec![
+            vec![n(2, 1.0), n(3, 0.5)],
+            vec![n(3, 1.0)],
+            vec![],
+            vec![],
+            vec![],
+        ];
         let mut fb = vec![false; 5];
         let cat = [Some(0), Some(0), Some(0), Some(1), None];
         let given = category_fallback(&mut lists, &mut fb, &cat, &[5, 3, 0, 0, 0], 10, 10);

@@ -139,7 +139,9 @@ pub fn ease_lists(
     }
     rows.par_iter_mut().for_each(|r| {
         if r.len() > keep {
-            r.select_nth_unstable_by(keep, |x, y| y.score.total_cmp(&x.score).then(x.id.cmp(&y.id)));
+            r.select_nth_unstable_by(keep, |x, y| {
+                y.score.total_cmp(&x.score).then(x.id.cmp(&y.id))
+            });
             r.truncate(keep);
         }
     });

@@ -6,8 +6,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use upsell_edge::table::{
-    encode_catalog, encode_facts, encode_neighbours, shard_of, slug, CatalogEntry, Facts, Manifest, ManifestKey,
-    NeighbourList, Quantiser, SkuFacts, FORMAT_VERSION,
+    encode_catalog, encode_facts, encode_neighbours, shard_of, slug, CatalogEntry, Facts, Manifest,
+    ManifestKey, NeighbourList, Quantiser, SkuFacts, FORMAT_VERSION,
 };
 
 use super::baskets::Baskets;
@@ -74,7 +74,10 @@ pub struct TableSet {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn bar(progress: bool, len: u64, msg: &str) -> ProgressBar {
@@ -134,7 +137,11 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         return;
     }
     let n = names.len();
-    let local_of_name: HashMap<&str, u32> = names.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
+    let local_of_name: HashMap<&str, u32> = names
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (*s, i as u32))
+        .collect();
     let local: Vec<u32> = data
         .skus
         .iter()
@@ -202,7 +209,9 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
     // Scopes: brand-wide, and each region with enough training orders.
     let mut region_orders: BTreeMap<String, u64> = BTreeMap::new();
     for r in baskets.region.iter().flatten() {
-        *region_orders.entry(slug(&data.regions[*r as usize])).or_default() += 1;
+        *region_orders
+            .entry(slug(&data.regions[*r as usize]))
+            .or_default() += 1;
     }
     let mut scope_names: Vec<String> = vec![ALL.to_string()];
     for (r, &k) in &region_orders {
@@ -227,7 +236,9 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         .map(|o| {
             let size = baskets.get(o).len().saturating_sub(1).max(1) as f64;
             let decay = match (cfg.half_life_days, baskets.ts[o], t_ref) {
-                (Some(h), Some(ts), Some(t)) if h > 0.0 => 0.5f64.powf((t - ts) as f64 / 86_400.0 / h),
+                (Some(h), Some(ts), Some(t)) if h > 0.0 => {
+                    0.5f64.powf((t - ts) as f64 / 86_400.0 / h)
+                }
                 _ => 1.0,
             };
             (decay * size.powf(-cfg.basket_exp)) as f32
@@ -236,7 +247,16 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
     let counts = scope_counts(&baskets, n, &weight, &scope_of, scope_names.len());
     let b = bar(req.progress, n as u64, &format!("scoring {brand_slug}"));
     let rows = match cfg.method {
-        Method::Cooc => neighbour_rows(&baskets, n, &weight, &scope_of, &counts, &neighbour_ok, cfg, &b),
+        Method::Cooc => neighbour_rows(
+            &baskets,
+            n,
+            &weight,
+            &scope_of,
+            &counts,
+            &neighbour_ok,
+            cfg,
+            &b,
+        ),
         Method::Ease => {
             // Gram rows: plain weighted co-purchase counts, every SKU a regressor.
             let gram_cfg = ModelConfig {
@@ -247,11 +267,29 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                 min_count: 1,
                 ..cfg.clone()
             };
-            let gram = neighbour_rows(&baskets, n, &weight, &scope_of, &counts, &vec![true; n], &gram_cfg, &b);
+            let gram = neighbour_rows(
+                &baskets,
+                n,
+                &weight,
+                &scope_of,
+                &counts,
+                &vec![true; n],
+                &gram_cfg,
+                &b,
+            );
             let diag = blended_item_weight(&counts, cfg.region_prior_orders);
             gram.iter()
                 .zip(&diag)
-                .map(|(g, d)| ease_lists(g, d, &neighbour_ok, cfg.ease_lambda, cfg.ease_candidates, cfg.neighbours))
+                .map(|(g, d)| {
+                    ease_lists(
+                        g,
+                        d,
+                        &neighbour_ok,
+                        cfg.ease_lambda,
+                        cfg.ease_candidates,
+                        cfg.neighbours,
+                    )
+                })
                 .collect()
         }
     };
@@ -299,7 +337,14 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                 ..f.clone()
             })
             .collect();
-        let facts = Facts::new(req.version, &brand_slug, region, counts[s].orders, skus, cfg.popular);
+        let facts = Facts::new(
+            req.version,
+            &brand_slug,
+            region,
+            counts[s].orders,
+            skus,
+            cfg.popular,
+        );
         let quant = Quantiser::fit(lists.iter().flatten().map(|nb| nb.score));
         let keyed: Vec<usize> = (0..n).filter(|&i| !lists[i].is_empty()).collect();
         let shards = keyed.len().div_ceil(cfg.skus_per_shard.max(1)).max(1) as u32;
