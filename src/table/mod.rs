@@ -12,6 +12,7 @@
 //! A version goes live only through its [`Manifest`], written last.
 
 pub mod catalog;
+mod blob;
 mod checksum;
 pub mod codec;
 pub mod error;
