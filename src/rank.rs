@@ -351,6 +351,11 @@ mod tests {
         Neighbour { id, score, count }
     }
 
+    /// Neighbour by SKU name (ids follow popularity in the facts).
+    fn s(f: &Facts, sku: &str, score: f32, count: u32) -> Neighbour {
+        n(f.id(sku).unwrap(), score, count)
+    }
+
     #[test]
     fn merge_sums_and_excludes() {
         let l1 = [n(1, 0.5, 3), n(2, 0.4, 2), n(0, 0.9, 9)];
@@ -375,20 +380,46 @@ mod tests {
             (5, Some(3), false)
         );
         assert!(m[1].fallback);
+        // Same lists with sparse ids take the sorting path: same result.
+        let big = |l: &[Neighbour]| -> Vec<Neighbour> {
+            l.iter().map(|x| n(x.id * 1000, x.score, x.count)).collect()
+        };
+        let (b1, b2) = (big(&l1), big(&l2));
+        let sparse = [
+            QueryList {
+                neighbours: &b1,
+                ..lists[0]
+            },
+            QueryList {
+                neighbours: &b2,
+                ..lists[1]
+            },
+        ];
+        let ms = merge(&sparse, &[0]);
+        assert_eq!(
+            ms.iter().map(|c| c.id).collect::<Vec<_>>(),
+            vec![2000, 4000, 1000]
+        );
+        for (a, b) in m.iter().zip(&ms) {
+            assert_eq!(
+                (a.score, a.together, a.with, a.fallback),
+                (b.score, b.together, b.with, b.fallback)
+            );
+        }
     }
 
     #[test]
     fn rules_stock_band_pins_blocks_objective_and_fill() {
         let f = facts();
         let l = [
-            n(1, 0.2, 4),
-            n(2, 0.5, 3),
-            n(3, 0.9, 2),
-            n(4, 0.1, 1),
-            n(5, 1.0, 9),
+            s(&f, "B", 0.2, 4),
+            s(&f, "C", 0.5, 3),
+            s(&f, "D", 0.9, 2),
+            s(&f, "E", 0.1, 1),
+            s(&f, "X", 1.0, 9),
         ];
         let lists = [QueryList {
-            sku: Some(0),
+            sku: f.id("A"),
             neighbours: &l,
             fallback: false,
         }];

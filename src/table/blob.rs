@@ -87,7 +87,10 @@ mod tests {
         }
         assert_eq!(at, v.len());
         assert_eq!(get_varint(&[0x80, 0x80], &mut 0), None);
-        assert_eq!(get_varint(&[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], &mut 0), None);
+        assert_eq!(
+            get_varint(&[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], &mut 0),
+            None
+        );
         let b = Blob(vec![1, 2, 200]);
         let packed = rmp_serde::to_vec(&b).unwrap();
         assert_eq!(packed.len(), 2 + 3, "msgpack bin 8");

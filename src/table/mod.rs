@@ -11,8 +11,8 @@
 //!
 //! A version goes live only through its [`Manifest`], written last.
 
-pub mod catalog;
 mod blob;
+pub mod catalog;
 mod checksum;
 pub mod codec;
 pub mod error;

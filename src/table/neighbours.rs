@@ -136,7 +136,9 @@ pub fn decode_neighbours(bytes: &[u8]) -> Result<NeighbourShard, TableError> {
         return Err(TableError::Invalid("neighbour shard column lengths".into()));
     }
     if wire.keys.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(TableError::Invalid("neighbour shard keys not sorted".into()));
+        return Err(TableError::Invalid(
+            "neighbour shard keys not sorted".into(),
+        ));
     }
     let quant = Quantiser::with_range(wire.top, wire.octaves);
     let bad = |what: &str| TableError::Invalid(format!("neighbour shard {what} column truncated"));
@@ -167,7 +169,9 @@ pub fn decode_neighbours(bytes: &[u8]) -> Result<NeighbourShard, TableError> {
         offsets.push(items.len() as u32);
     }
     if id_at != wire.id_deltas.0.len() || count_at != wire.counts.0.len() {
-        return Err(TableError::Invalid("neighbour shard columns have trailing bytes".into()));
+        return Err(TableError::Invalid(
+            "neighbour shard columns have trailing bytes".into(),
+        ));
     }
     Ok(NeighbourShard {
         shard: wire.shard,

@@ -345,6 +345,16 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
             skus,
             cfg.popular,
         );
+        // Facts ids follow the scope's popularity: map the lists onto them.
+        let fid: Vec<u32> = names
+            .iter()
+            .map(|s| facts.id(s).expect("every SKU has facts"))
+            .collect();
+        for l in lists.iter_mut() {
+            for nb in l.iter_mut() {
+                nb.id = fid[nb.id as usize];
+            }
+        }
         let quant = Quantiser::fit(lists.iter().flatten().map(|nb| nb.score));
         let keyed: Vec<usize> = (0..n).filter(|&i| !lists[i].is_empty()).collect();
         let shards = keyed.len().div_ceil(cfg.skus_per_shard.max(1)).max(1) as u32;
