@@ -246,16 +246,6 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         .collect();
     let counts = scope_counts(&baskets, n, &weight, &scope_of, scope_names.len());
     let b = bar(req.progress, n as u64, &format!("scoring {brand_slug}"));
-    let rows = neighbour_rows(
-        &baskets,
-        n,
-        &weight,
-        &scope_of,
-        &counts,
-        &neighbour_ok,
-        cfg,
-        &b,
-    );
     let rows = match cfg.method {
         Method::Cooc => neighbour_rows(
             &baskets,
@@ -355,14 +345,9 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
             skus,
             cfg.popular,
         );
-        let top = lists
-            .iter()
-            .flatten()
-            .map(|nb| nb.score)
-            .fold(0.0f32, f32::max);
-        let quant = Quantiser::new(top);
         // Facts ids follow the scope's popularity: map the lists onto them.
         let fid: Vec<u32> = names
+            .iter()
             .map(|s| facts.id(s).expect("every SKU has facts"))
             .collect();
         for l in lists.iter_mut() {
