@@ -180,7 +180,7 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
         let changed = d1::run(env, &stmts)
             .await
             .map_err(|e| EventError::Misconfigured(format!("D1: {e}")))?;
-        Ok::<bool, EventError>(changed.first().copied().unwrap_or(0) > 0)
+        Ok::<bool, EventError>(!events::webhook_replayed(&changed))
     }
     .await;
     match outcome {
