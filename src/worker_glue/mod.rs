@@ -28,9 +28,14 @@ fn upstream_request(req: &Request, env: &Env) -> Result<Request> {
         .unwrap_or_default();
     let url = crate::origin::upstream_url(req.url()?.as_str(), &origin)
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let headers = req.headers().clone();
+    if !origin.trim().is_empty() {
+        // A separate origin sees its own Host: pass the one the shopper asked for.
+        headers.set("x-forwarded-host", &host(req))?;
+    }
     let mut init = RequestInit::new();
     init.with_method(req.method())
-        .with_headers(req.headers().clone())
+        .with_headers(headers)
         .with_redirect(RequestRedirect::Manual);
     if !matches!(req.method(), Method::Get | Method::Head) {
         if let Some(body) = req.inner().body() {
