@@ -1,7 +1,7 @@
 // End-to-end fault cases on the table side: each runs a fresh worker (a fresh
 // isolate, so no decoded shard is cached) over local KV prepared through the
 // real wrangler, and the shopper must get the origin's page byte for byte.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,21 @@ import { prepareData, publishLocal, startStack } from '../../scripts/lib/stack.m
 import { request } from './http.mjs';
 
 const dataDir = path.join(ROOT, 'target', 'e2e-data');
+
+const base = path.join(ROOT, 'tests', '.tmp', `faults-base-${process.pid}`);
+let published = false;
+
+/** Local state with everything published, made once and copied for each case. */
+async function publishedCopy(to) {
+  if (!published) {
+    fs.rmSync(base, { recursive: true, force: true });
+    await publishLocal(dataDir, base, { quiet: true });
+    published = true;
+  }
+  fs.cpSync(base, to, { recursive: true });
+}
+
+after(() => fs.rmSync(base, { recursive: true, force: true }));
 
 /** Runs `body(stack)` on a fresh stack whose local KV was prepared by `prepare(persistTo)`. */
 async function withStack(name, prepare, body) {
@@ -35,7 +50,7 @@ async function assertUnchanged(stack, p, headers = {}) {
 }
 
 const kvPut = async (persistTo, key, file) => {
-  const r = await runWrangler(['kv', 'key', 'put', key, '--path', file, '--binding', 'TABLES', '--local', '--persist-to', persistTo]);
+  const r = await runWrangler(['kv', 'key', 'put', key, '--path', file, '--binding', 'TABLES', '--preview', 'false', '--local', '--persist-to', persistTo]);
   assert.equal(r.code, 0, r.stderr);
 };
 
@@ -52,13 +67,16 @@ test('no tables in KV: configured brand, confirmation page, no offers, page unch
 
 test('corrupt neighbour shards: page unchanged', async () => {
   await withStack('corrupt', async (p) => {
-    await publishLocal(dataDir, p, { quiet: true });
-    const garbage = path.join(p, 'garbage.bin');
-    fs.writeFileSync(garbage, Buffer.from('definitely not a table shard'));
+    await publishedCopy(p);
+    const garbage = [];
     for (const region of ['all', 'uk', 'eu', 'row']) {
       const m = JSON.parse(fs.readFileSync(path.join(dataDir, 'tables-gifts', 'manifests', 'gifts', `${region}.json`), 'utf8'));
-      for (const k of m.keys.filter((k) => k.key.includes('/nbr/'))) await kvPut(p, k.key, garbage);
+      for (const k of m.keys.filter((k) => k.key.includes('/nbr/'))) garbage.push({ key: k.key, value: 'definitely not a table shard' });
     }
+    const file = path.join(p, 'garbage.json');
+    fs.writeFileSync(file, JSON.stringify(garbage));
+    const r = await runWrangler(['kv', 'bulk', 'put', file, '--binding', 'TABLES', '--preview', 'false', '--local', '--persist-to', p]);
+    assert.equal(r.code, 0, r.stderr);
   }, async (stack) => {
     await assertUnchanged(stack, `/checkout/thank_you?fixture=plain&skus=${skus()}`);
     await assertUnchanged(stack, `/checkout/thank_you?fixture=plain&skus=${skus()}`, { 'x-upsell-country': 'FR' });
@@ -67,7 +85,7 @@ test('corrupt neighbour shards: page unchanged', async () => {
 
 test('a manifest of a newer table format: page unchanged', async () => {
   await withStack('newer', async (p) => {
-    await publishLocal(dataDir, p, { quiet: true });
+    await publishedCopy(p);
     for (const region of ['all', 'uk', 'eu', 'row']) {
       const m = JSON.parse(fs.readFileSync(path.join(dataDir, 'tables-gifts', 'manifests', 'gifts', `${region}.json`), 'utf8'));
       const file = path.join(p, `m-${region}.json`);
@@ -81,7 +99,7 @@ test('a manifest of a newer table format: page unchanged', async () => {
 
 test('a manifest naming shards that are not in KV yet: page unchanged', async () => {
   await withStack('missing', async (p) => {
-    await publishLocal(dataDir, p, { quiet: true });
+    await publishedCopy(p);
     for (const region of ['all', 'uk', 'eu', 'row']) {
       const m = JSON.parse(fs.readFileSync(path.join(dataDir, 'tables-gifts', 'manifests', 'gifts', `${region}.json`), 'utf8'));
       const file = path.join(p, `m-${region}.json`);
