@@ -73,7 +73,7 @@ impl Default for ModelConfig {
             min_count: 1,
             region_min_orders: 500,
             region_prior_orders: 500.0,
-            skus_per_shard: 256,
+            skus_per_shard: 128,
             catalog_skus_per_shard: 512,
             popular: 50,
             category_members: 20,
