@@ -449,6 +449,7 @@ mod tests {
         // one slot left, filled by popularity (A is in the order) → nothing else eligible.
         let o = rank(&f, &["A"], &lists, &p);
         assert_eq!(ids(o.clone()), ["E"]);
+        assert!((o[0].score - 0.1).abs() < 1e-6 && o[0].together == 1 && !o[0].fallback);
         p.in_stock_only = false;
         p.price_max = None;
         p.blocks.clear();
