@@ -229,6 +229,13 @@ pub fn rank(
     let mut chosen: Vec<Candidate> = Vec::with_capacity(policy.k);
     let mut merged = merge_by_id(lists, &order);
     merged.retain(|c| eligible(facts, c.id, &order, policy));
+    // Pinned SKUs keep their merged score and evidence, wherever they rank.
+    let pin_ids: Vec<u32> = policy.pins.iter().filter_map(|p| facts.id(p)).collect();
+    let pinned: Vec<Candidate> = merged
+        .iter()
+        .filter(|c| pin_ids.contains(&c.id))
+        .copied()
+        .collect();
     // Best first by objective, then score, popularity, id; only the top k
     // (plus room for pins) need ordering.
     let mut keyed: Vec<(f32, f32, u32, u32, usize)> = merged
@@ -266,7 +273,7 @@ pub fn rank(
         if !eligible(facts, id, &order, policy) || chosen.iter().any(|c| c.id == id) {
             continue;
         }
-        let found = merged.iter().find(|c| c.id == id).copied();
+        let found = pinned.iter().find(|c| c.id == id).copied();
         chosen.push(found.unwrap_or(Candidate {
             id,
             score: 0.0,
@@ -442,6 +449,7 @@ mod tests {
         // one slot left, filled by popularity (A is in the order) → nothing else eligible.
         let o = rank(&f, &["A"], &lists, &p);
         assert_eq!(ids(o.clone()), ["E"]);
+        assert!((o[0].score - 0.1).abs() < 1e-6 && o[0].together == 1 && !o[0].fallback);
         p.in_stock_only = false;
         p.price_max = None;
         p.blocks.clear();

@@ -422,3 +422,49 @@ fn catalog_limits_offers_and_gives_cold_start_fallbacks() {
     ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("badcat.csv:2: field `in_stock`"));
 }
+
+#[test]
+fn evaluate_scores_planted_pairs_above_the_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = planted_csv(dir.path());
+    let json = dir.path().join("eval.json");
+    let o = run(&[
+        "evaluate",
+        "--orders",
+        orders.to_str().unwrap(),
+        "--split-at",
+        "2024-06-01 00:00:00",
+        "--json",
+        json.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    for name in [
+        "model",
+        "same three for everyone",
+        "popular in region",
+        "category-level curation",
+    ] {
+        assert!(table.contains(name), "{table}");
+    }
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    for field in [
+        "dataset",
+        "split",
+        "model_version",
+        "settings",
+        "ceiling",
+        "build_seconds",
+        "peak_rss_bytes",
+    ] {
+        assert!(!r[field].is_null(), "missing {field}: {r}");
+    }
+    let res = r["results"].as_array().unwrap();
+    let hr3 = |i: usize| res[i]["hr3"].as_f64().unwrap();
+    // Each test order is a planted pair plus one random background SKU:
+    // the model finds the partner for the two planted SKUs (2 of 3 queries).
+    assert!(hr3(0) > 0.6, "{r}");
+    assert!(hr3(0) > hr3(1) && hr3(0) > hr3(2), "{r}");
+    assert!(r["test_orders"].as_u64().unwrap() > 100);
+}

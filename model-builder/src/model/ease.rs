@@ -12,14 +12,15 @@ use rayon::prelude::*;
 use upsell_edge::table::Neighbour;
 
 /// Solves `A x = b` for symmetric positive definite `A` (n×n, row-major) by
-/// Cholesky, in place. Returns false when `A` is not positive definite.
-fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> bool {
+/// Cholesky, in place. Returns false when a squared pivot falls to `min_sq`
+/// or below (not positive definite, or less definite than required).
+fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
     for j in 0..n {
         let mut d = a[j * n + j];
         for k in 0..j {
             d -= a[j * n + k] * a[j * n + k];
         }
-        if d <= 1e-12 || !d.is_finite() {
+        if d <= min_sq.max(1e-12) || !d.is_finite() {
             return false;
         }
         let d = d.sqrt();
@@ -93,31 +94,31 @@ pub fn ease_lists(
             let mut s: Vec<&Neighbour> = gram[j].iter().collect();
             s.sort_unstable_by(|x, y| y.score.total_cmp(&x.score).then(x.id.cmp(&y.id)));
             s.truncate(candidates);
-            let m = s.len();
-            let mut a = vec![0.0f64; m * m];
-            let rhs: Vec<f64> = s.iter().map(|x| x.score as f64).collect();
-            for p in 0..m {
-                a[p * m + p] = diag[s[p].id as usize] + lambda;
-                for q in 0..p {
-                    let g = lookup(s[p].id, s[q].id);
-                    a[p * m + q] = g;
-                    a[q * m + p] = g;
-                }
-            }
-            let mut reg = lambda;
+            // With truncated Gram rows a pair's entry can be missing (read as
+            // 0), and G_SS may then lose definiteness. Regularising harder
+            // would put this target's weights on another scale than the
+            // others', so keep λ and halve the candidate set instead (the
+            // strongest candidates' pairs are the ones most surely present).
             let rhs = loop {
-                let mut x = rhs.clone();
-                if cholesky_solve(&mut a.clone(), &mut x, m) {
+                let m = s.len();
+                let mut a = vec![0.0f64; m * m];
+                let mut x: Vec<f64> = s.iter().map(|c| c.score as f64).collect();
+                for p in 0..m {
+                    a[p * m + p] = diag[s[p].id as usize] + lambda;
+                    for q in 0..p {
+                        let g = lookup(s[p].id, s[q].id);
+                        a[p * m + q] = g;
+                        a[q * m + p] = g;
+                    }
+                }
+                // A true Gram matrix + λI has every eigenvalue ≥ λ, hence
+                // every squared Cholesky pivot ≥ λ: a smaller one means the
+                // missing entries made the system unlike any real one (and
+                // near-singular, with exploding weights).
+                if cholesky_solve(&mut a, &mut x, m, 0.99 * lambda) {
                     break x;
                 }
-                // The truncated Gram can lose definiteness: regularise harder.
-                reg *= 2.0;
-                if reg > 1e12 {
-                    return Vec::new();
-                }
-                for p in 0..m {
-                    a[p * m + p] += reg;
-                }
+                s.truncate(m / 2);
             };
             s.iter()
                 .zip(rhs)
@@ -156,11 +157,15 @@ mod tests {
     fn cholesky_solves_a_small_system() {
         let mut a = vec![4.0, 2.0, 2.0, 3.0];
         let mut b = vec![2.0, 5.0];
-        assert!(cholesky_solve(&mut a, &mut b, 2));
+        assert!(cholesky_solve(&mut a.clone(), &mut b.clone(), 2, 0.0));
+        // smallest eigenvalue of [[4,2],[2,3]] is ~1.44: a bound of 2.5 on the
+        // squared pivots (4, then 3 - 1 = 2) rejects it
+        assert!(!cholesky_solve(&mut a.clone(), &mut b.clone(), 2, 2.5));
+        assert!(cholesky_solve(&mut a, &mut b, 2, 1.0));
         // 4x + 2y = 2, 2x + 3y = 5 → x = -0.5, y = 2
         assert!((b[0] + 0.5).abs() < 1e-12 && (b[1] - 2.0).abs() < 1e-12);
         let mut bad = vec![0.0, 1.0, 1.0, 0.0];
-        assert!(!cholesky_solve(&mut bad, &mut [1.0, 1.0], 2));
+        assert!(!cholesky_solve(&mut bad, &mut [1.0, 1.0], 2, 0.0));
     }
 
     #[test]

@@ -263,7 +263,11 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                 alpha: 0.0,
                 beta: 0.0,
                 shrink: 0.0,
-                neighbours: cfg.ease_row,
+                neighbours: if cfg.ease_row == 0 {
+                    usize::MAX
+                } else {
+                    cfg.ease_row
+                },
                 min_count: 1,
                 ..cfg.clone()
             };
