@@ -324,10 +324,10 @@ mod tests {
         assert_eq!(l.line_of("offers.count"), Some(3));
         assert_eq!(l.line_of("offers.price_max"), Some(4));
         assert_eq!(l.line_of("experiments[1].id"), Some(11));
-        assert_eq!(
-            l.line_of("experiments[0].arms"),
-            Some(7).or(l.line_of("experiments[0]"))
-        );
+        // A key the file does not set takes the line of its nearest enclosing key:
+        // here the `[[experiments]]` header of element 0.
+        assert_eq!(l.line_of("experiments[0].arms"), Some(6));
+        assert_eq!(l.line_of("experiments[0].start"), Some(8));
     }
 
     #[test]
