@@ -109,12 +109,12 @@ pub fn publish_tables(kv: &Kv, build: &BuildOutput, now: i64) -> Result<Report> 
         .iter()
         .map(|m| history_key(&m.brand, &m.region))
         .collect();
-    let live = kv.get_text(&[mkeys.clone(), hkeys.clone()].concat())?;
-
-    // Values the live and previous versions read must not change under them.
+    // Every published manifest, not only this build's: a value any live or
+    // previous version reads (in any brand × region) must not change under it.
+    let (live, cells) = live_manifests(kv)?;
     let mut live_sha: BTreeMap<String, String> = BTreeMap::new();
-    for k in &mkeys {
-        if let Some(m) = parse(live.get(k)) {
+    for (b, r) in &cells {
+        if let Some(m) = parse(live.get(&manifest_key(b, r))) {
             for level in [Some(m.clone()), m.get("previous").cloned()]
                 .into_iter()
                 .flatten()
