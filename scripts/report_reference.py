@@ -48,6 +48,10 @@ for control, alpha in [("curated", 0.05), ("holdout", 0.05), ("curated", 0.01)]:
     xa, xc = int((a_lines > 0).sum()), int((c_lines > 0).sum())
     lo, hi = confint_proportions_2indep(xa, len(a_rev), xc, len(c_rev),
                                         method="newcomb", compare="diff", alpha=alpha)
+    if xc:
+        rlo, rhi = confint_proportions_2indep(xa, len(a_rev), xc, len(c_rev),
+                                              method="log", compare="ratio", alpha=alpha)
+        print(f"ai vs {control} alpha={alpha}: relative lift CI (Katz log) = ({rlo - 1!r}, {rhi - 1!r})")
     t = stats.ttest_ind(a_rev / 100, c_rev / 100, equal_var=False)
     ci = t.confidence_interval(1 - alpha)
     print(f"ai vs {control} alpha={alpha}: diff={xa/len(a_rev)-xc/len(c_rev)!r} "

@@ -163,6 +163,24 @@ pub struct Stmt {
     pub params: Vec<SqlValue>,
 }
 
+#[cfg(target_arch = "wasm32")]
+impl Stmt {
+    /// Prepares this statement on D1 with its parameters bound (integers travel as JS
+    /// numbers, exact up to 2^53, which covers Unix ms and minor-unit amounts).
+    pub fn prepare(&self, db: &worker::D1Database) -> worker::Result<worker::D1PreparedStatement> {
+        let params: Vec<wasm_bindgen::JsValue> = self
+            .params
+            .iter()
+            .map(|p| match p {
+                SqlValue::Null => wasm_bindgen::JsValue::NULL,
+                SqlValue::Int(i) => wasm_bindgen::JsValue::from_f64(*i as f64),
+                SqlValue::Text(s) => wasm_bindgen::JsValue::from_str(s),
+            })
+            .collect();
+        db.prepare(self.sql).bind(&params)
+    }
+}
+
 /// Registers an experiment (plain INSERT: a second registration of the id fails, and
 /// triggers forbid UPDATE/DELETE). Params: id, brand, region, start_ms, registered_at,
 /// definition JSON, fingerprint.
@@ -385,6 +403,36 @@ impl ServedOffer {
             currency,
             client_hash,
             served_at,
+        }
+    }
+
+    /// The row for an order of `arm` that got no block (no candidates, time budget
+    /// exceeded, render failed). Enrol it anyway: the report is intention-to-treat, and
+    /// dropping such orders would shrink one arm's denominator and bias its attach rate.
+    #[allow(clippy::too_many_arguments)]
+    pub fn without_block(
+        experiment: &str,
+        arm: Arm,
+        brand: &str,
+        region: &str,
+        parent_order_id: &str,
+        order_value_minor: Option<i64>,
+        currency: Option<String>,
+        client_hash: Option<String>,
+        served_at: u64,
+    ) -> ServedOffer {
+        ServedOffer {
+            arm,
+            ..ServedOffer::holdout(
+                experiment,
+                brand,
+                region,
+                parent_order_id,
+                order_value_minor,
+                currency,
+                client_hash,
+                served_at,
+            )
         }
     }
 
@@ -887,6 +935,14 @@ impl VerifiedWebhook {
     }
 }
 
+/// Whether a webhook batch was a replay, given the rows changed by each statement of
+/// [`VerifiedWebhook::statements`] in order: only the receipt insert (the *last*
+/// statement) tells; the updates before it legitimately change 0 rows when the
+/// upsell order is unknown or already in that state.
+pub fn webhook_replayed(changes_per_statement: &[u64]) -> bool {
+    changes_per_statement.last().copied().unwrap_or(0) == 0
+}
+
 // ---------------------------------------------------------------------------
 // Privacy and rate limiting
 // ---------------------------------------------------------------------------
@@ -1067,6 +1123,16 @@ mod tests {
     }
 
     #[test]
+    fn orders_without_a_block_are_still_enrolled_in_their_arm() {
+        let row = ServedOffer::without_block("e", Arm::Ai, "b", "GB", "P1", None, None, None, 7);
+        assert_eq!(
+            (row.arm, row.nonce.as_deref(), row.skus.len()),
+            (Arm::Ai, None, 0)
+        );
+        assert_eq!(row.insert().params[4], SqlValue::Text("ai".into()));
+    }
+
+    #[test]
     fn event_ids_differ_by_nonce_type_and_sku() {
         let a = event_id("n1", EventKind::Click, Some("1"));
         assert_eq!(a, event_id("n1", EventKind::Click, Some("1")));
@@ -1209,6 +1275,49 @@ mod tests {
         assert_eq!(err.status(), 429);
         assert_eq!(rl.counter_key("c", 61_000), rl.counter_key("c", 119_999));
         assert_ne!(rl.counter_key("c", 61_000), rl.counter_key("c", 120_000));
+    }
+
+    #[test]
+    fn garbage_input_is_an_error_never_a_panic() {
+        // Deterministic xorshift stream of bytes biased towards the characters the
+        // parsers care about; every call must return (Ok or Err) without panicking.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet =
+            b"{}[]\":,.=-_ \n\r\\tv1typeimpressionclicktokenskuidorder_idlines0123456789abcdefAZ%+";
+        let good = keys().sign(&claims());
+        for round in 0..20_000 {
+            let len = (next() % 200) as usize;
+            let mut buf: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 10 == 0 {
+                        (r >> 8) as u8
+                    } else {
+                        alphabet[(r >> 8) as usize % alphabet.len()]
+                    }
+                })
+                .collect();
+            if round % 4 == 0 {
+                // Splice a real token in so parsing goes deeper.
+                let at = buf.len() / 2;
+                buf.splice(at..at, good.bytes());
+            }
+            let text = String::from_utf8_lossy(&buf);
+            let _ = crate::token::verify(&text, &[SECRET.as_bytes()], 2_000);
+            let _ = verify_beacon(&buf, &keys(), None, 2_000);
+            let _ = verify_webhook(Some(&text), &buf, &[b"whsec"], 0, 300);
+            let _ = crate::csv::parse(&text);
+            let _ = crate::report::parse_report_query(&text);
+            let _ = crate::report::parse_events(&text, "fuzz");
+            let _ = money_to_minor(&text);
+            let _ = tracking_mode(Some(&text), Some(&text), None);
+        }
     }
 
     #[test]

@@ -124,47 +124,87 @@ pub fn lists_for<'a>(
 
 /// Sums the lists' scores per neighbour, drops `exclude`, best first (ties by id).
 pub fn merge(lists: &[QueryList<'_>], exclude: &[u32]) -> Vec<Candidate> {
-    let mut all: Vec<(u32, f32, bool, u32, Option<u32>)> = Vec::new();
+    let mut exclude = exclude.to_vec();
+    exclude.sort_unstable();
+    let mut out = merge_by_id(lists, &exclude);
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    out
+}
+
+/// [`merge`] without the final ordering (candidates by id). Scores are summed
+/// in list order on both paths, so the sums are bit-identical.
+fn merge_by_id(lists: &[QueryList<'_>], exclude: &[u32]) -> Vec<Candidate> {
+    let total: usize = lists.iter().map(|l| l.neighbours.len()).sum();
+    let max_id = lists
+        .iter()
+        .flat_map(|l| l.neighbours.iter().map(|n| n.id))
+        .max()
+        .unwrap_or(0) as usize;
+    let add = |slot: &mut Option<Candidate>, n: &Neighbour, l: &QueryList<'_>| match slot {
+        Some(c) => {
+            c.score += n.score;
+            c.fallback &= l.fallback;
+            if n.count > c.together {
+                c.together = n.count;
+                c.with = l.sku;
+            }
+        }
+        None => {
+            *slot = Some(Candidate {
+                id: n.id,
+                score: n.score,
+                fallback: l.fallback,
+                together: n.count,
+                with: l.sku,
+            })
+        }
+    };
+    let mut out: Vec<Candidate> = Vec::new();
+    if total * 4 > max_id {
+        // Many edges (large orders): a dense accumulator beats sorting.
+        let mut dense: Vec<Option<Candidate>> = vec![None; max_id + 1];
+        for l in lists {
+            for n in l.neighbours {
+                add(&mut dense[n.id as usize], n, l);
+            }
+        }
+        for &x in exclude {
+            if let Some(slot) = dense.get_mut(x as usize) {
+                *slot = None;
+            }
+        }
+        out.extend(dense.into_iter().flatten());
+        return out;
+    }
+    let mut all: Vec<(&Neighbour, &QueryList<'_>)> = Vec::with_capacity(total);
     for l in lists {
         for n in l.neighbours {
-            if !exclude.contains(&n.id) {
-                all.push((n.id, n.score, l.fallback, n.count, l.sku));
-            }
+            all.push((n, l));
         }
     }
-    all.sort_by_key(|e| e.0);
-    let mut out: Vec<Candidate> = Vec::new();
-    for (id, score, fallback, count, with) in all {
-        match out.last_mut() {
-            Some(c) if c.id == id => {
-                c.score += score;
-                c.fallback &= fallback;
-                if count > c.together {
-                    c.together = count;
-                    c.with = with;
-                }
-            }
-            _ => out.push(Candidate {
-                id,
-                score,
-                fallback,
-                together: count,
-                with,
-            }),
+    all.sort_by_key(|e| e.0.id);
+    let mut slot: Option<Candidate> = None;
+    for (n, l) in all {
+        if exclude.binary_search(&n.id).is_ok() {
+            continue;
         }
+        if slot.is_some_and(|c| c.id != n.id) {
+            out.extend(slot.take());
+        }
+        add(&mut slot, n, l);
     }
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    out.extend(slot);
     out
 }
 
 fn eligible(facts: &Facts, id: u32, order: &[u32], policy: &RankPolicy) -> bool {
     let Some(f) = facts.get(id) else { return false };
     f.offerable
-        && !order.contains(&id)
+        && order.binary_search(&id).is_err()
         && (!policy.in_stock_only || f.in_stock)
         && policy.price_min.is_none_or(|m| f.price >= m)
         && policy.price_max.is_none_or(|m| f.price <= m)
-        && !policy.blocks.iter().any(|b| *b == f.sku)
+        && !policy.blocks.contains(&f.sku)
 }
 
 fn objective_value(facts: &Facts, c: &Candidate, objective: Objective) -> f32 {
@@ -184,18 +224,40 @@ pub fn rank(
     lists: &[QueryList<'_>],
     policy: &RankPolicy,
 ) -> Vec<Offer> {
-    let order: Vec<u32> = order_skus.iter().filter_map(|s| facts.id(s)).collect();
+    let mut order: Vec<u32> = order_skus.iter().filter_map(|s| facts.id(s)).collect();
+    order.sort_unstable();
     let mut chosen: Vec<Candidate> = Vec::with_capacity(policy.k);
-    let mut merged = merge(lists, &order);
+    let mut merged = merge_by_id(lists, &order);
     merged.retain(|c| eligible(facts, c.id, &order, policy));
-    let pop = |id: u32| facts.skus[id as usize].popularity;
-    merged.sort_by(|a, b| {
-        objective_value(facts, b, policy.objective)
-            .total_cmp(&objective_value(facts, a, policy.objective))
-            .then(b.score.total_cmp(&a.score))
-            .then(pop(b.id).cmp(&pop(a.id)))
-            .then(a.id.cmp(&b.id))
-    });
+    // Best first by objective, then score, popularity, id; only the top k
+    // (plus room for pins) need ordering.
+    let mut keyed: Vec<(f32, f32, u32, u32, usize)> = merged
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let pop = facts.skus[c.id as usize].popularity;
+            (
+                objective_value(facts, c, policy.objective),
+                c.score,
+                pop,
+                c.id,
+                i,
+            )
+        })
+        .collect();
+    let cmp = |a: &(f32, f32, u32, u32, usize), b: &(f32, f32, u32, u32, usize)| {
+        b.0.total_cmp(&a.0)
+            .then(b.1.total_cmp(&a.1))
+            .then(b.2.cmp(&a.2))
+            .then(a.3.cmp(&b.3))
+    };
+    let need = policy.k + policy.pins.len();
+    if keyed.len() > need {
+        keyed.select_nth_unstable_by(need, cmp);
+        keyed.truncate(need);
+    }
+    keyed.sort_unstable_by(cmp);
+    let merged: Vec<Candidate> = keyed.iter().map(|e| merged[e.4]).collect();
     for pin in &policy.pins {
         if chosen.len() >= policy.k {
             break;
@@ -289,6 +351,11 @@ mod tests {
         Neighbour { id, score, count }
     }
 
+    /// Neighbour by SKU name (ids follow popularity in the facts).
+    fn s(f: &Facts, sku: &str, score: f32, count: u32) -> Neighbour {
+        n(f.id(sku).unwrap(), score, count)
+    }
+
     #[test]
     fn merge_sums_and_excludes() {
         let l1 = [n(1, 0.5, 3), n(2, 0.4, 2), n(0, 0.9, 9)];
@@ -313,20 +380,46 @@ mod tests {
             (5, Some(3), false)
         );
         assert!(m[1].fallback);
+        // Same lists with sparse ids take the sorting path: same result.
+        let big = |l: &[Neighbour]| -> Vec<Neighbour> {
+            l.iter().map(|x| n(x.id * 1000, x.score, x.count)).collect()
+        };
+        let (b1, b2) = (big(&l1), big(&l2));
+        let sparse = [
+            QueryList {
+                neighbours: &b1,
+                ..lists[0]
+            },
+            QueryList {
+                neighbours: &b2,
+                ..lists[1]
+            },
+        ];
+        let ms = merge(&sparse, &[0]);
+        assert_eq!(
+            ms.iter().map(|c| c.id).collect::<Vec<_>>(),
+            vec![2000, 4000, 1000]
+        );
+        for (a, b) in m.iter().zip(&ms) {
+            assert_eq!(
+                (a.score, a.together, a.with, a.fallback),
+                (b.score, b.together, b.with, b.fallback)
+            );
+        }
     }
 
     #[test]
     fn rules_stock_band_pins_blocks_objective_and_fill() {
         let f = facts();
         let l = [
-            n(1, 0.2, 4),
-            n(2, 0.5, 3),
-            n(3, 0.9, 2),
-            n(4, 0.1, 1),
-            n(5, 1.0, 9),
+            s(&f, "B", 0.2, 4),
+            s(&f, "C", 0.5, 3),
+            s(&f, "D", 0.9, 2),
+            s(&f, "E", 0.1, 1),
+            s(&f, "X", 1.0, 9),
         ];
         let lists = [QueryList {
-            sku: Some(0),
+            sku: f.id("A"),
             neighbours: &l,
             fallback: false,
         }];

@@ -13,7 +13,8 @@
 //! - AOV without = mean parent order value; AOV with = (parent + upsell revenue) / orders,
 //!   both over orders whose page exposed the order value;
 //! - lift of `ai` over X: difference of attach rates (Newcombe hybrid score 95 % CI)
-//!   and of revenue per 1,000 orders (Welch 95 % CI on per-order upsell revenue).
+//!   and of revenue per 1,000 orders (Welch 95 % CI on per-order upsell revenue),
+//!   and the relative attach-rate lift ai / X − 1 (Katz log 95 % CI).
 //!
 //! Verdict (decision rule fixed in advance, at the experiment's `alpha`):
 //! not enough data while `ai` or `curated` has fewer than `min_sample` orders;
@@ -365,6 +366,7 @@ pub fn parse_time(s: &str) -> Option<u64> {
         .map(|p| p.parse().ok())
         .collect::<Option<_>>()?;
     let valid = d.len() == 3
+        && (1970..=9999).contains(&d[0])
         && (1..=12).contains(&d[1])
         && (1..=31).contains(&d[2])
         && (1..=3).contains(&t.len())
@@ -543,6 +545,9 @@ pub struct Comparison {
     pub attach_rate_diff: Option<Interval>,
     /// Relative attach-rate lift (treatment / control − 1); None when control is 0.
     pub attach_rate_relative_lift: Option<f64>,
+    /// The same relative lift with its 95 % Katz log interval (None when either arm
+    /// has no conversion).
+    pub attach_rate_relative_lift_ci: Option<Interval>,
     /// Revenue per 1,000 orders difference, Welch 95 % CI, currency units.
     pub revenue_per_1000_diff: Option<Interval>,
     /// Welch–Satterthwaite degrees of freedom of that interval.
@@ -665,6 +670,18 @@ fn compare(a: &ArmTotals, b: &ArmTotals, control: Arm, z: f64, alpha: f64) -> Co
         control,
         attach_rate_diff: diff,
         attach_rate_relative_lift: rel,
+        attach_rate_relative_lift_ci: crate::stats::ratio_log_ci(
+            a.converted_orders,
+            a.orders,
+            b.converted_orders,
+            b.orders,
+            z,
+        )
+        .map(|i| Interval {
+            estimate: i.estimate - 1.0,
+            low: i.low - 1.0,
+            high: i.high - 1.0,
+        }),
         revenue_per_1000_diff: welch.map(|(i, _)| Interval {
             estimate: 1000.0 * i.estimate,
             low: 1000.0 * i.low,
@@ -882,7 +899,7 @@ impl Report {
                 &s,
                 "attach_rate_relative_lift",
                 c.attach_rate_relative_lift,
-                None,
+                c.attach_rate_relative_lift_ci,
             );
             row(
                 "lift",
@@ -984,11 +1001,14 @@ impl Report {
             };
             let _ = writeln!(
                 s,
-                "{} vs {}: attach rate diff (pp) {}  relative {}  revenue/1000 diff {}",
+                "{} vs {}: attach rate diff (pp) {}  relative (%) {}  revenue/1000 diff {}",
                 c.treatment,
                 c.control,
                 ci(c.attach_rate_diff, 100.0, 3),
-                opt(c.attach_rate_relative_lift.map(|r| 100.0 * r), 1) + "%",
+                match c.attach_rate_relative_lift_ci {
+                    Some(_) => ci(c.attach_rate_relative_lift_ci, 100.0, 1),
+                    None => opt(c.attach_rate_relative_lift.map(|r| 100.0 * r), 1),
+                },
                 ci(c.revenue_per_1000_diff, 1.0, 2),
             );
         }
@@ -1045,7 +1065,7 @@ const LEDGER_COLUMNS: [&str; 15] = [
     "updated_at",
 ];
 
-/// The events export as CSV (header [`EVENT_COLUMNS`](self)).
+/// The events export as CSV: `ts,experiment,brand,region,parent_order_id,arm,type,sku,order_value_minor,currency`.
 pub fn events_csv(events: &[EventRecord]) -> String {
     let mut out = String::new();
     csv::write_row(&mut out, &EVENT_COLUMNS);
@@ -1537,6 +1557,14 @@ mod tests {
             0.028127882389471365,
         );
         assert!(close(vs_cur.attach_rate_relative_lift.unwrap(), 0.5));
+        // statsmodels confint_proportions_2indep(120, 2400, 80, 2400, method="log",
+        // compare="ratio") = (1.1368762198083882, 1.9791072772893608), minus 1.
+        assert_interval(
+            vs_cur.attach_rate_relative_lift_ci,
+            0.5,
+            0.1368762198083882,
+            0.9791072772893608,
+        );
         assert_interval(
             vs_cur.revenue_per_1000_diff,
             279.5833333333333,
@@ -1553,6 +1581,7 @@ mod tests {
             0.05946123389507915,
         );
         assert_eq!(vs_hold.attach_rate_relative_lift, None);
+        assert_eq!(vs_hold.attach_rate_relative_lift_ci, None);
         assert_interval(
             vs_hold.revenue_per_1000_diff,
             478.75,
@@ -1689,6 +1718,8 @@ mod tests {
         );
         assert_eq!(parse_time("2024-02-29 12:30"), Some(1_709_209_800_000));
         assert_eq!(parse_time("2024-02-29T25:00"), None);
+        assert_eq!(parse_time("99999999999999-01-01"), None);
+        assert_eq!(parse_time("99999999999999999999999"), None);
         assert!(authorize_admin(Some("Bearer s3cret"), "s3cret"));
         assert!(!authorize_admin(Some("Bearer s3cre"), "s3cret"));
         assert!(!authorize_admin(Some("s3cret"), "s3cret"));

@@ -175,6 +175,55 @@ pub fn normal_quantile(p: f64) -> f64 {
     }
 }
 
+/// CDF of the standard normal distribution (complementary error function by
+/// Numerical Recipes' Chebyshev fit, relative error < 1.2e-7).
+pub fn normal_cdf(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let erfc = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 {
+        1.0 - 0.5 * erfc
+    } else {
+        0.5 * erfc
+    }
+}
+
+/// Orders per arm needed to detect attach rates `p1` vs `p2` with a two-sided test at
+/// `alpha` and the given `power` (normal approximation, pooled variance under H0).
+/// None when the rates are equal or outside (0, 1).
+pub fn sample_size_two_proportions(p1: f64, p2: f64, alpha: f64, power: f64) -> Option<u64> {
+    let valid = |p: f64| p > 0.0 && p < 1.0;
+    if !valid(p1) || !valid(p2) || p1 == p2 || !valid(alpha) || !valid(power) {
+        return None;
+    }
+    let za = normal_quantile(1.0 - alpha / 2.0);
+    let zb = normal_quantile(power);
+    let pb = (p1 + p2) / 2.0;
+    let num = za * (2.0 * pb * (1.0 - pb)).sqrt() + zb * (p1 * (1.0 - p1) + p2 * (1.0 - p2)).sqrt();
+    Some((num * num / ((p1 - p2) * (p1 - p2))).ceil() as u64)
+}
+
+/// Power of that test with `n` orders per arm (same approximation).
+pub fn power_two_proportions(p1: f64, p2: f64, n: u64, alpha: f64) -> f64 {
+    let za = normal_quantile(1.0 - alpha / 2.0);
+    let pb = (p1 + p2) / 2.0;
+    let se1 = (p1 * (1.0 - p1) + p2 * (1.0 - p2)).sqrt();
+    if se1 == 0.0 {
+        return 0.0;
+    }
+    normal_cdf(((p1 - p2).abs() * (n as f64).sqrt() - za * (2.0 * pb * (1.0 - pb)).sqrt()) / se1)
+}
+
 /// Natural log of the gamma function for x > 0 (Lanczos, g = 7, ~1e-15).
 fn ln_gamma(x: f64) -> f64 {
     const C: [f64; 9] = [
@@ -344,6 +393,22 @@ pub fn newcombe_diff(x1: u64, n1: u64, x2: u64, n2: u64, z: f64) -> Option<Inter
     })
 }
 
+/// Ratio of proportions `(x1/n1) / (x2/n2)` with the Katz log interval
+/// (`ln RR ± z·sqrt(1/x1 − 1/n1 + 1/x2 − 1/n2)`); None when either count is 0.
+pub fn ratio_log_ci(x1: u64, n1: u64, x2: u64, n2: u64, z: f64) -> Option<Interval> {
+    if x1 == 0 || x2 == 0 || x1 > n1 || x2 > n2 {
+        return None;
+    }
+    let (x1, n1, x2, n2) = (x1 as f64, n1 as f64, x2 as f64, n2 as f64);
+    let rr = (x1 / n1) / (x2 / n2);
+    let se = (1.0 / x1 - 1.0 / n1 + 1.0 / x2 - 1.0 / n2).max(0.0).sqrt();
+    Some(Interval {
+        estimate: rr,
+        low: rr * (-z * se).exp(),
+        high: rr * (z * se).exp(),
+    })
+}
+
 /// Difference of means `mean(a) − mean(b)` with Welch's interval at level `1 − alpha`;
 /// returns the interval and the Welch–Satterthwaite degrees of freedom (None if either
 /// sample has fewer than 2 observations). Zero variance in both gives a point interval.
@@ -412,6 +477,31 @@ mod tests {
             assert!(close(got, want, 1e-9), "t df={df}: {got} vs {want}");
         }
         assert!(close(student_t_cdf(-1.7, 7.3), 0.0655826841765435, 1e-9));
+    }
+
+    // Python stdlib reference (statistics.NormalDist, written separately):
+    //   N = NormalDist(); N.cdf(1.2345), N.cdf(-3.1)
+    //   n = ((za*sqrt(2*pb*(1-pb)) + zb*sqrt(p1*(1-p1)+p2*(1-p2)))**2)/(p1-p2)**2
+    //   power = N.cdf((abs(p1-p2)*sqrt(n) - za*sqrt(2*pb*(1-pb)))/sqrt(p1*(1-p1)+p2*(1-p2)))
+    #[test]
+    fn power_and_sample_size_match_reference() {
+        assert!((normal_cdf(1.2345) - 0.8914916766373298).abs() < 2e-7);
+        assert!((normal_cdf(-3.1) - 0.000967603213218371).abs() < 1e-9);
+        assert!((normal_cdf(0.0) - 0.5).abs() < 2e-7);
+        // 53210.301… and 15464.651… rounded up.
+        assert_eq!(
+            sample_size_two_proportions(0.033, 0.03, 0.05, 0.8),
+            Some(53_211)
+        );
+        assert_eq!(
+            sample_size_two_proportions(0.06, 0.05, 0.01, 0.9),
+            Some(15_465)
+        );
+        assert_eq!(sample_size_two_proportions(0.05, 0.05, 0.05, 0.8), None);
+        assert!(
+            (power_two_proportions(0.033, 0.03, 20_000, 0.05) - 0.40423661903214664).abs() < 1e-6
+        );
+        assert!((power_two_proportions(0.06, 0.05, 1_000, 0.05) - 0.1636953676807188).abs() < 1e-6);
     }
 
     #[test]

@@ -138,7 +138,7 @@ fn brand_config_picks_which_order_id_and_sku_field_count() {
     assert_eq!(o.order_id.as_deref(), Some("1001"));
     assert_eq!(
         o.sources.order_id.as_deref(),
-        Some("selector .os-order-number")
+        Some("selector span.os-order-number")
     );
     // Shopify: the data-layer push has product ids in item_id, SKU in item_variant.
     let cfg = ExtractConfig::from_json(
@@ -169,8 +169,8 @@ fn brand_config_picks_which_order_id_and_sku_field_count() {
 
 #[test]
 fn markup_skus_when_the_brand_has_no_analytics() {
-    let html = br#"<html><body><div class="receipt"><p>Order <b class="ono"> A-77 </b></p>
-        <ul><li class="line" data-sku="SKU-1">One</li><li class="line" data-sku="SKU-2">Two</li>
+    let html = br#"<html><body><div class="receipt"><p>Order <b class="ono"> A&#45;77 </b></p>
+        <ul><li class="line" data-sku="SKU-1">One</li><li class="line" data-sku="SKU&#45;2">Two</li>
         <li class="line" data-sku="SKU-1">One again</li></ul></div></body></html>"#;
     let cfg = ExtractConfig::from_json(
         r#"{"analytics": false,
@@ -213,4 +213,66 @@ fn bigcommerce_needs_the_lookup_and_the_answer_completes_the_order() {
         .skus
         .unwrap()
         .starts_with("lookup https://api.bigcommerce.com"));
+}
+
+#[test]
+fn preset_markup_rules_find_the_visible_order_number() {
+    let cases = [
+        ("magento2", "000000123"),
+        ("sfra", "00001234"),
+        ("woocommerce", "1234"),
+        ("prestashop", "XKBKNABJK"),
+        ("shopify", "1001"),
+        ("solidus", "R392817465"),
+    ];
+    for (page, id) in cases {
+        let cfg = ExtractConfig {
+            analytics: false,
+            ..ExtractConfig::preset(page).unwrap()
+        };
+        let html = read(&format!("{page}.html"));
+        let o = extract::extract_from_chunks(html.chunks(11), &cfg);
+        assert_eq!(o.order_id.as_deref(), Some(id), "{page}");
+        assert!(
+            o.sources.order_id.unwrap().starts_with("selector "),
+            "{page}"
+        );
+        assert!(
+            o.skus.is_empty(),
+            "{page}: SKUs without analytics or SKU rules"
+        );
+    }
+}
+
+#[test]
+fn payload_scripts_really_arrive_in_several_text_chunks() {
+    // The trap the chunked runs exercise: lol_html hands a script's text over
+    // in pieces as bytes arrive, so a payload is split across text chunks.
+    let html = read("magento2.html");
+    let pieces = std::rc::Rc::new(std::cell::RefCell::new(Vec::<usize>::new()));
+    let counter = pieces.clone();
+    let mut current = 0usize;
+    let handler = lol_html::ElementContentHandlers::default().text(
+        move |t: &mut lol_html::html_content::TextChunk| {
+            current += 1;
+            if t.last_in_text_node() {
+                counter.borrow_mut().push(current);
+                current = 0;
+            }
+            Ok(())
+        },
+    );
+    let selector: lol_html::Selector = "script[type=\"text/x-magento-init\"]".parse().unwrap();
+    let settings = lol_html::Settings::new()
+        .append_element_content_handler((std::borrow::Cow::Owned(selector), handler));
+    let mut rw = lol_html::HtmlRewriter::new(settings, |_: &[u8]| {});
+    for c in html.chunks(7) {
+        rw.write(c).unwrap();
+    }
+    rw.end().unwrap();
+    let pieces = pieces.borrow();
+    // The first x-magento-init block is the GA4 purchase payload.
+    assert!(pieces[0] > 100, "payload came in {} chunks", pieces[0]);
+    let order = extract::extract_from_chunks(html.chunks(7), &config_for("magento2"));
+    assert_eq!(order.order_id.as_deref(), Some("000000123"));
 }

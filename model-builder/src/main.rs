@@ -37,6 +37,8 @@ enum Command {
     Publish(cmd::publish::Args),
     /// Experiment report (per-arm figures, lifts with CIs, verdict) from an export.
     Report(cmd::report::Args),
+    /// Pre-register experiments (thresholds fixed before the start) as D1 SQL.
+    RegisterExperiment(cmd::register_experiment::Args),
     /// Write a realistic synthetic order history (and its planted co-purchase truth).
     Synth(cmd::synth::Args),
 }
@@ -52,6 +54,7 @@ fn main() {
         Command::Config(args) => cmd::config::run(args),
         Command::Publish(args) => cmd::publish::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::RegisterExperiment(args) => cmd::register_experiment::run(args),
         Command::Synth(args) => cmd::synth::run(args),
     };
     if let Err(err) = result {

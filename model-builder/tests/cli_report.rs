@@ -139,3 +139,73 @@ fn bad_input_names_file_line_and_field() {
         "{err}"
     );
 }
+
+#[test]
+fn register_experiment_sql_applies_once_and_refuses_late_registration() {
+    let run = |at: &str| {
+        Command::new(env!("CARGO_BIN_EXE_model-builder"))
+            .args([
+                "register-experiment",
+                "--definition",
+                &data("experiment.json"),
+                "--at",
+                at,
+            ])
+            .output()
+            .unwrap()
+    };
+    let late = run("1");
+    assert!(!late.status.success());
+    let err = String::from_utf8(late.stderr).unwrap();
+    assert!(
+        err.contains("experiment #1 (exp-demo)") && err.contains("start_ms"),
+        "{err}"
+    );
+
+    let ok = run("0");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let sql = String::from_utf8(ok.stdout).unwrap();
+    let db = rusqlite::Connection::open_in_memory().unwrap();
+    db.execute_batch(include_str!("../../migrations/0001_events.sql"))
+        .unwrap();
+    db.execute_batch(&sql).unwrap();
+    let (def, fp): (String, String) = db
+        .query_row(
+            "SELECT definition, fingerprint FROM experiments WHERE id = 'exp-demo'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let e = upsell_edge::assign::Experiment::from_stored(&def, &fp).unwrap();
+    assert_eq!(e.thresholds.min_sample, 1000);
+    assert!(
+        db.execute_batch(&sql).is_err(),
+        "second registration must fail"
+    );
+}
+
+#[test]
+fn register_experiment_power_note_flags_an_underpowered_min_sample() {
+    let out = Command::new(env!("CARGO_BIN_EXE_model-builder"))
+        .args([
+            "register-experiment",
+            "--definition",
+            &data("experiment.json"),
+            "--at",
+            "0",
+        ])
+        .args(["--baseline-attach-rate", "0.03"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    // Reference: 53210.3 orders per arm (see stats::tests::power_and_sample_size_match_reference).
+    assert!(err.contains("53211 orders/arm for 80 % power"), "{err}");
+    assert!(err.contains("WARNING: underpowered"), "{err}");
+    let sql = String::from_utf8(out.stdout).unwrap();
+    assert!(sql.contains("-- power: attach 0.03"), "{sql}");
+}

@@ -9,8 +9,8 @@ use rusqlite::{params_from_iter, types::Value, Connection};
 use upsell_edge::assign::{assign, Arm, ArmWeights, Experiment, Thresholds};
 use upsell_edge::events::{
     conversions_from_page, register_experiment, report_params, verify_beacon, verify_webhook,
-    webhook_signature, EventError, PageOrderLine, ServedOffer, SqlValue, Stmt, SELECT_ARM_TOTALS,
-    SELECT_CONVERSION_LEDGER, SELECT_EVENT_EXPORT, WEBHOOK_TOLERANCE_S,
+    webhook_replayed, webhook_signature, EventError, PageOrderLine, ServedOffer, SqlValue, Stmt,
+    SELECT_ARM_TOTALS, SELECT_CONVERSION_LEDGER, SELECT_EVENT_EXPORT, WEBHOOK_TOLERANCE_S,
 };
 use upsell_edge::report::{
     arm_totals_from_rows, build_report, parse_conversions, parse_events, totals_from_records,
@@ -48,17 +48,18 @@ fn run(c: &Connection, s: &Stmt) -> rusqlite::Result<usize> {
 }
 
 /// Runs a webhook's statements in one transaction, as a D1 `batch` does; returns the
-/// changes of the last (receipt) statement.
-fn run_batch(c: &mut Connection, stmts: &[Stmt]) -> usize {
+/// rows changed per statement.
+fn run_batch(c: &mut Connection, stmts: &[Stmt]) -> Vec<u64> {
     let tx = c.transaction().unwrap();
-    let mut last = 0;
+    let mut changes = Vec::new();
     for s in stmts {
-        last = tx
-            .execute(s.sql, params_from_iter(bind(&s.params)))
-            .unwrap();
+        changes.push(
+            tx.execute(s.sql, params_from_iter(bind(&s.params)))
+                .unwrap() as u64,
+        );
     }
     tx.commit().unwrap();
-    last
+    changes
 }
 
 fn count(c: &Connection, table: &str) -> i64 {
@@ -386,6 +387,7 @@ fn confirm_body(id: &str, kind: &str, order: &str, lines: serde_json::Value) -> 
     .unwrap()
 }
 
+/// Delivers a signed webhook; Ok(1) when applied, Ok(0) when recognised as a replay.
 fn deliver(c: &mut Connection, body: &[u8], now_ms: u64) -> Result<usize, EventError> {
     let sig = webhook_signature(HOOK_SECRET, now_ms / 1000, body);
     let hook = verify_webhook(
@@ -395,7 +397,8 @@ fn deliver(c: &mut Connection, body: &[u8], now_ms: u64) -> Result<usize, EventE
         now_ms,
         WEBHOOK_TOLERANCE_S,
     )?;
-    Ok(run_batch(c, &hook.statements(now_ms)))
+    let changes = run_batch(c, &hook.statements(now_ms));
+    Ok(usize::from(!webhook_replayed(&changes)))
 }
 
 fn conversion(c: &Connection, order: &str, sku: &str) -> (String, i64) {
@@ -451,6 +454,11 @@ fn conversions_and_webhooks_are_idempotent() {
         "replay must change nothing"
     );
     assert_eq!(count(&c, "webhook_receipts"), 1);
+
+    // A delivery for an order the worker never saw changes no conversion but is not a replay.
+    let unknown = confirm_body("evt-0", "confirmed", "U-unknown", serde_json::json!([]));
+    assert_eq!(deliver(&mut c, &unknown, now).unwrap(), 1);
+    assert_eq!(deliver(&mut c, &unknown, now).unwrap(), 0);
 
     // Refund the whole order; a late "confirmed" (new id) must not un-refund it.
     let refund = confirm_body("evt-2", "refunded", "U1", serde_json::json!([]));

@@ -96,17 +96,27 @@ fn read_orders(path: &Path) -> Vec<Row> {
         .collect()
 }
 
-fn read_truth(path: &Path) -> HashMap<String, Vec<String>> {
+/// One SKU's line of the truth file.
+struct Truth {
+    launched: String,
+    partners: Vec<String>,
+}
+
+fn read_truth(path: &Path) -> HashMap<String, Truth> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("sku,mission,partners"));
+    assert_eq!(lines.next(), Some("sku,mission,launched,partners"));
     lines
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            assert_eq!(f.len(), 3, "{l:?}");
+            assert_eq!(f.len(), 4, "{l:?}");
+            let partners = f[3].split_whitespace().map(str::to_string).collect();
             (
                 f[0].to_string(),
-                f[2].split_whitespace().map(str::to_string).collect(),
+                Truth {
+                    launched: f[2].to_string(),
+                    partners,
+                },
             )
         })
         .collect()
@@ -151,30 +161,21 @@ fn total_variation(a: &HashMap<&str, f64>, b: &HashMap<&str, f64>) -> f64 {
 }
 
 #[test]
-fn same_seed_gives_identical_files_and_another_seed_differs() {
-    let args = [
-        "--orders",
-        "3000",
-        "--skus",
-        "300",
-        "--regions",
-        "3",
-        "--seed",
-        "42",
-    ];
-    let other = [
-        "--orders",
-        "3000",
-        "--skus",
-        "300",
-        "--regions",
-        "3",
-        "--seed",
-        "43",
-    ];
-    let fa = generate(&dir("det-a"), &args);
-    let fb = generate(&dir("det-b"), &args);
-    let fc = generate(&dir("det-c"), &other);
+fn same_seed_gives_identical_files_for_any_thread_count_and_another_seed_differs() {
+    let common = "--skus 300 --regions 3";
+    let run = |name: &str, extra: &str| {
+        let args: Vec<String> = format!("{common} {extra}")
+            .split(' ')
+            .map(String::from)
+            .collect();
+        generate(
+            &dir(name),
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    };
+    let fa = run("det-a", "--orders 3000 --seed 42 --threads 1");
+    let fb = run("det-b", "--orders 3000 --seed 42 --threads 3");
+    let fc = run("det-c", "--orders 3000 --seed 43 --threads 1");
     for (x, y) in [(&fa.0, &fb.0), (&fa.1, &fb.1), (&fa.2, &fb.2)] {
         assert_eq!(
             std::fs::read(x).unwrap(),
@@ -185,6 +186,19 @@ fn same_seed_gives_identical_files_and_another_seed_differs() {
     }
     assert_ne!(std::fs::read(&fa.0).unwrap(), std::fs::read(&fc.0).unwrap());
     assert_ne!(std::fs::read(&fa.1).unwrap(), std::fs::read(&fc.1).unwrap());
+
+    // Days busier than one generation chunk (8192 orders) are split across threads too.
+    let one = run("det-d", "--seed 7 --days 2 --orders 40000 --threads 1");
+    let two = run("det-e", "--seed 7 --days 2 --orders 40000 --threads 2");
+    let text = std::fs::read(&one.0).unwrap();
+    assert_eq!(text, std::fs::read(&two.0).unwrap());
+    let rows = read_orders(&one.0);
+    let ids: Vec<u64> = rows.iter().map(|r| r.order).collect();
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] || w[1] == w[0] + 1),
+        "order ids run consecutively"
+    );
+    assert_eq!(ids.last().unwrap() - ids[0] + 1, 40000);
 }
 
 #[test]
@@ -289,7 +303,31 @@ fn schema_catalog_and_time_order() {
             "SKU twice in {b:?}"
         );
     }
-    assert_eq!(read_truth(&t).len(), 500);
+    // Launches: a share of SKUs go on sale during the history and never sell before.
+    let truth = read_truth(&t);
+    assert_eq!(truth.len(), 500);
+    let late: HashSet<&str> = truth
+        .iter()
+        .filter(|(_, t)| t.launched.as_str() > "2024-02-20")
+        .map(|(s, _)| s.as_str())
+        .collect();
+    assert!(
+        (20..=80).contains(&late.len()),
+        "{} SKUs launched during the history",
+        late.len()
+    );
+    for r in &rows {
+        assert!(
+            r.ts[..10] >= *truth[&r.sku].launched,
+            "{} sold on {} before its launch",
+            r.sku,
+            r.ts
+        );
+    }
+    assert!(
+        rows.iter().any(|r| late.contains(r.sku.as_str())),
+        "launched SKUs do sell"
+    );
 }
 
 #[test]
@@ -385,6 +423,27 @@ fn seasons_and_repeat_customers() {
         "share of customers with repeat orders {repeat}"
     );
     assert!(loyal > 0, "some customers order at least 10 times");
+
+    // Category seasonality: some categories swing through the year far more
+    // than sampling noise does, while the flattest barely moves.
+    let mut by_cat: HashMap<&str, [f64; 12]> = HashMap::new();
+    for r in &rows {
+        by_cat.entry(&r.category).or_default()[r.ts[5..7].parse::<usize>().unwrap() - 1] += 1.0;
+    }
+    let mut swings: Vec<f64> = by_cat
+        .values()
+        .filter(|m| m.iter().sum::<f64>() > 0.02 * rows.len() as f64)
+        .map(|m| {
+            let share: Vec<f64> = m.iter().zip(per_month).map(|(c, t)| c / t as f64).collect();
+            share.iter().copied().fold(0.0, f64::max) / share.iter().copied().fold(1.0, f64::min)
+        })
+        .collect();
+    swings.sort_by(f64::total_cmp);
+    let (min, max) = (swings[0], swings[swings.len() - 1]);
+    assert!(
+        max > 3.0 && min < 1.5,
+        "max/min monthly share per category: {swings:?}"
+    );
 }
 
 #[test]
@@ -419,7 +478,7 @@ fn planted_partners_co_occur_far_above_chance() {
     };
     let (mut partner_lifts, mut other_lifts, mut partner_is_best) = (Vec::new(), Vec::new(), 0);
     for (i, a) in top.iter().enumerate() {
-        let partners = &truth[*a];
+        let partners = &truth[*a].partners;
         let c = co.get(a).cloned().unwrap_or_default();
         partner_lifts.extend(partners.iter().filter_map(|p| lift(a, p, &c)));
         // A non-partner of similar popularity: the next best seller.

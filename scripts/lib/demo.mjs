@@ -1,27 +1,35 @@
-// Runs the demo: the local shop origin and the edge worker in front of it
-// (wrangler dev, local KV and D1 persisted under .demo/state). Stops cleanly on Ctrl-C.
+// Runs the demo: real data → tables → local KV/D1, the demo shop origin, and the
+// edge worker in front of it (wrangler dev, state under .demo/state). Ctrl-C stops it.
 import path from 'node:path';
-import { startOrigin } from './origin.mjs';
-import { startWorker, ROOT } from './wrangler.mjs';
+import fs from 'node:fs';
+import { ROOT } from './wrangler.mjs';
+import { prepareData, publishLocal, startStack, LOCAL_SECRETS } from './stack.mjs';
 
-const workerPort = Number(process.env.DEMO_PORT || 8787);
-const originPort = Number(process.env.DEMO_ORIGIN_PORT || 8790);
+const port = Number(process.env.DEMO_PORT || 8787);
+const dataDir = path.join(ROOT, '.demo', 'data');
 const persistTo = path.join(ROOT, '.demo', 'state');
 
-const origin = await startOrigin(originPort);
-const worker = await startWorker({ port: workerPort, persistTo, vars: { ORIGIN_URL: origin.url, TRUST_COUNTRY_HEADER: 'true' }, echo: true });
+console.log('preparing demo data and tables (real UCI Online Retail orders + a synthetic homewares brand)…');
+prepareData(dataDir);
+fs.rmSync(persistTo, { recursive: true, force: true });
+console.log('publishing tables and configuration to local KV, migrating local D1…');
+await publishLocal(dataDir, persistTo);
+const stack = await startStack({ dataDir, persistTo, port, originPort: Number(process.env.DEMO_ORIGIN_PORT || 8790) });
 
-console.log(`\nDemo shop origin : ${origin.url}`);
-console.log(`Through the edge : ${worker.url}/   <- open this`);
-console.log('Press Ctrl-C to stop.\n');
+console.log(`
+Demo shop origin      : ${stack.origin.url}
+Through the edge      : http://gifts.localhost:${port}/       (real UCI orders)
+                        http://homewares.localhost:${port}/   (synthetic brand)
+Marketers' preview    : http://gifts.localhost:${port}/__upsell/app/  (admin secret: ${LOCAL_SECRETS.ADMIN_SECRET})
+Press Ctrl-C to stop.
+`);
 
 let stopping = false;
 async function shutdown() {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping…');
-  await worker.stop();
-  origin.server.close();
+  await stack.stop();
   process.exit(0);
 }
 process.on('SIGINT', shutdown);

@@ -40,7 +40,50 @@ export function largePageChunks(totalBytes = 5 * 1024 * 1024, chunkBytes = 64 * 
   return chunks;
 }
 
+/** A confirmation-shaped page with a GA4 purchase for the given SKUs (fault-case fixtures). */
+export function purchasePage(orderId, skus, filler = '') {
+  const items = skus.map((sku) => ({ item_id: sku, price: 2.5, quantity: 1 }));
+  return '<!doctype html><html><head><meta charset="utf-8"><title>Thank you</title></head><body>'
+    + `<h1>Thank you — order ${orderId}</h1>${filler}`
+    + `<script>window.dataLayer=window.dataLayer||[];dataLayer.push({event:'purchase',ecommerce:{transaction_id:'${orderId}',currency:'GBP',value:5,items:${JSON.stringify(items)}}});</script>`
+    + '</body></html>\n';
+}
+
+/** Fault cases served on the Shopify-style confirmation path `/checkout/thank_you?fixture=…`. */
+const thankYouFixtures = {
+  slow: async (req, res, skus) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    const page = purchasePage('SLOW-1', skus);
+    const cut = page.indexOf('<script>');
+    res.write(page.slice(0, cut));
+    await new Promise((r) => setTimeout(r, 600));
+    res.end(page.slice(cut));
+  },
+  error: (req, res, skus) => { res.writeHead(500, { 'content-type': 'text/html; charset=utf-8' }); res.end(purchasePage('ERR-1', skus)); },
+  json: (req, res, skus) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ skus })); },
+  large: async (req, res, skus) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    const page = Buffer.from(purchasePage('BIG-1', skus, '<p>Größe ✓ 🎁 filler</p>\n'.repeat(180_000)));
+    for (let o = 0; o < page.length; o += 64 * 1024) {
+      if (!res.write(page.subarray(o, o + 64 * 1024))) await new Promise((r) => res.once('drain', r));
+    }
+    res.end();
+  },
+  plain: (req, res, skus) => { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }); res.end(purchasePage('PLAIN-1', skus)); },
+  broken: (req, res, skus) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<html><body><p>unclosed <b><i><script>dataLayer.push({event:'purchase',ecommerce:{transaction_id:'BRK-1',items:[{item_id:'${skus[0]}'}]}});</script><div <<<>>> "'\u0000 </p></body><!-- never closed`);
+  },
+};
+
 const fixtures = {
+  '/checkout/thank_you': async (req, res) => {
+    const url = new URL(req.url, 'http://origin.local');
+    const f = thankYouFixtures[url.searchParams.get('fixture') || 'plain'];
+    const skus = (url.searchParams.get('skus') || '85123A,71053').split(',');
+    if (!f) { res.writeHead(404); return res.end(); }
+    await f(req, res, skus);
+  },
   '/fixtures/utf8': (req, res) => { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }); res.end(UTF8_PAGE); },
   '/fixtures/large': async (req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });

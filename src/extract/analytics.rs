@@ -108,7 +108,8 @@ pub fn payloads(
             let first = args.first().and_then(JsValue::as_str).unwrap_or("");
             if first == "event" {
                 // gtag('event', name, params): only `purchase` counts.
-                if args.get(1).and_then(JsValue::as_str) == Some("purchase") {
+                let name = args.get(1).and_then(JsValue::as_str).unwrap_or("");
+                if name.trim().eq_ignore_ascii_case("purchase") {
                     if let Some(p) = args.get(2).filter(|p| p.is_object()) {
                         out.push(flat_purchase("gtag", p, &how, cfg));
                     }
@@ -489,13 +490,17 @@ fn items_of(v: Option<&JsValue>, cfg: &ExtractConfig, exclude: &[&str]) -> Vec<I
 
 #[cfg(test)]
 mod tests {
-    use super::super::script::{scan, ScriptKind};
+    use super::super::script::{scan, ScriptKind, Triggers};
     use super::*;
 
     fn run(js: &str, cfg: &ExtractConfig) -> Vec<Payload> {
         let mut ga = GaEcommerce::default();
         let mut out = Vec::new();
-        for f in scan(js, ScriptKind::JavaScript) {
+        for f in scan(
+            js,
+            ScriptKind::JavaScript,
+            &Triggers::new(&cfg.order_id_fields),
+        ) {
             out.extend(payloads(&f, "<script> #1", cfg, &mut ga));
         }
         out.extend(ga.payloads().cloned());
@@ -551,5 +556,104 @@ mod tests {
         assert_eq!(run(js, &cfg)[0].items[0].sku, "V-1");
         cfg.sku_fields = vec!["item_id".into()];
         assert_eq!(run(js, &cfg)[0].items[0].sku, "123");
+    }
+
+    fn json(text: &str, cfg: &ExtractConfig) -> Vec<Payload> {
+        let mut ga = GaEcommerce::default();
+        let t = Triggers::new(&cfg.order_id_fields);
+        scan(text, ScriptKind::Json, &t)
+            .iter()
+            .flat_map(|f| payloads(f, "<script> #1", cfg, &mut ga))
+            .collect()
+    }
+
+    #[test]
+    fn json_ld_order_with_offers_or_ordered_items() {
+        let cfg = ExtractConfig::default();
+        let p = json(
+            r#"{"@context": "https://schema.org", "@type": "Order", "orderNumber": "ON-1",
+                "acceptedOffer": {"@type": "Offer", "itemOffered": {"@type": "Product", "sku": "S-1"},
+                                  "price": "9.50", "priceCurrency": "CHF", "eligibleQuantity": {"value": 3}},
+                "partOfInvoice": {"totalPaymentDue": {"price": "28.50", "priceCurrency": "CHF"}}}"#,
+            &cfg,
+        );
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            (p[0].kind, p[0].order_id.as_deref()),
+            ("json-ld", Some("ON-1"))
+        );
+        assert_eq!(p[0].items[0].sku, "S-1");
+        assert_eq!(p[0].items[0].quantity, Some(3.0));
+        assert_eq!(p[0].currency.as_deref(), Some("CHF"));
+        assert_eq!(p[0].total, Some(28.5));
+        let p = json(
+            r#"[{"@type": "WebPage"}, {"@type": ["Order"], "orderNumber": 77,
+                "orderedItem": [{"@type": "OrderItem", "orderQuantity": 2, "orderedItem": {"@type": "Product", "productID": "P-9"}}]}]"#,
+            &cfg,
+        );
+        assert_eq!(p[0].order_id.as_deref(), Some("77"));
+        assert_eq!(p[0].items[0].sku, "P-9");
+        assert_eq!(p[0].items[0].quantity, Some(2.0));
+    }
+
+    #[test]
+    fn magento_ua_module_and_platform_objects() {
+        let cfg = ExtractConfig::default();
+        // Magento_GoogleAnalytics (UA): orders[].id, products[].id.
+        let p = json(
+            r#"{"*": {"Magento_GoogleAnalytics/js/google-analytics": {"ordersTrackingData":
+                {"orders": [{"id": "000000009", "revenue": "10.0000"}], "products": [{"id": "MJ01", "quantity": "1.0000"}], "currency": "GBP"}}}}"#,
+            &cfg,
+        );
+        assert_eq!(p[0].kind, "magento-ga");
+        assert_eq!(p[0].order_id.as_deref(), Some("000000009"));
+        assert_eq!(p[0].items[0].sku, "MJ01");
+        assert_eq!(p[0].total, Some(10.0));
+        // BigCommerce checkout-js bootstrap: order id only.
+        let p = run(
+            "loader.load('checkout-js').then(function (m) { m.renderOrderConfirmation({containerId: 'app', orderId: 118}); });",
+            &cfg,
+        );
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            (p[0].kind, p[0].order_id.as_deref()),
+            ("bigcommerce-checkout", Some("118"))
+        );
+        assert!(p[0].items.is_empty());
+        // Shopify.checkout: internal order_id, line_items[].sku.
+        let p = run(
+            "Shopify.checkout = {order_id: 5123, total_price: '146.52', currency: 'USD', line_items: [{sku: 'A', product_id: 1, quantity: 2}]};",
+            &cfg,
+        );
+        assert_eq!(p[0].kind, "shopify-checkout");
+        assert_eq!(p[0].order_id.as_deref(), Some("5123"));
+        assert_eq!(p[0].items[0].sku, "A");
+        assert_eq!(p[0].total, Some(146.52));
+        // A product without a SKU: the Shopify preset falls back to the
+        // variant id, never the line item id.
+        let js = "Shopify.checkout = {order_id: 9, line_items: [{id: 13560093286543, sku: '', variant_id: 439, product_id: 12}]};";
+        assert_eq!(
+            run(js, &ExtractConfig::preset("shopify").unwrap())[0].items[0].sku,
+            "439"
+        );
+        // A cart object (items, no order id) is not an order.
+        assert!(run("window.cart = {token: 'x', items: [{sku: 'A'}]};", &cfg).is_empty());
+    }
+
+    #[test]
+    fn ga_ec_plugin_only_counts_the_purchase_action() {
+        let cfg = ExtractConfig::default();
+        let p = run(
+            "ga('ec:addProduct', {id: 'VIEWED'}); ga('ec:setAction', 'detail');
+             ga('ec:addProduct', {id: 'P-1', quantity: 2, price: '3.00'});
+             ga('ec:addProduct', {id: 'P-2'});
+             ga('ec:setAction', 'purchase', {id: 'T-1', revenue: '6.00'});",
+            &cfg,
+        );
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].kind, "ga-ec");
+        let skus: Vec<_> = p[0].items.iter().map(|i| i.sku.as_str()).collect();
+        assert_eq!(skus, ["P-1", "P-2"]);
+        assert_eq!(p[0].order_id.as_deref(), Some("T-1"));
     }
 }

@@ -22,6 +22,10 @@ pub const PRESETS: &[&str] = &[
 ];
 
 /// How to read the order id or SKUs from visible markup.
+///
+/// Cost note: a selector whose first compound names a tag (`span.order-number`)
+/// is about half as expensive for lol_html as a bare class or id
+/// (`.order-number`), which makes it parse the attributes of every element.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SelectorRule {
@@ -156,8 +160,10 @@ pub struct ConfigError {
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.line > 0 {
-            write!(f, "line {}, column {}: ", self.line, self.column)?;
+        match (self.line, self.column) {
+            (0, _) => {}
+            (line, 0) => write!(f, "line {line}: ")?,
+            (line, column) => write!(f, "line {line}, column {column}: ")?,
         }
         if let Some(field) = &self.field {
             write!(f, "field `{field}`: ")?;
@@ -190,15 +196,15 @@ impl ExtractConfig {
                     "analytics",
                 ]),
                 order_id_selectors: vec![
-                    SelectorRule::text(".checkout-success a.order-number strong"),
-                    SelectorRule::text(".checkout-success p > span"),
+                    SelectorRule::text("a.order-number strong"),
+                    SelectorRule::text("div.checkout-success > p > span"),
                 ],
                 ..base
             },
             // SFRA checkout/confirmation: <span class="summary-details
             // order-number">; items come from the GTM data layer.
             "sfra" => ExtractConfig {
-                order_id_selectors: vec![SelectorRule::text(".order-number")],
+                order_id_selectors: vec![SelectorRule::text("span.order-number")],
                 ..base
             },
             // Order-received page: <li class="woocommerce-order-overview__order
@@ -207,7 +213,7 @@ impl ExtractConfig {
             "woocommerce" => ExtractConfig {
                 sku_fields: strings(&["sku", "item_sku", "id", "item_id"]),
                 order_id_selectors: vec![SelectorRule::text(
-                    ".woocommerce-order-overview__order strong",
+                    "li.woocommerce-order-overview__order strong",
                 )],
                 ..base
             },
@@ -223,7 +229,7 @@ impl ExtractConfig {
             // the reference is what the customer sees and the API can filter on.
             "prestashop" => ExtractConfig {
                 order_id_from: strings(&["markup", "analytics"]),
-                order_id_selectors: vec![SelectorRule::text("#order-reference-value").after(":")],
+                order_id_selectors: vec![SelectorRule::text("li#order-reference-value").after(":")],
                 sku_fields: strings(&["sku", "reference", "item_id", "id"]),
                 ..base
             },
@@ -233,13 +239,18 @@ impl ExtractConfig {
             "shopify" => ExtractConfig {
                 order_id_from: strings(&["shopify-checkout", "analytics", "markup"]),
                 order_id_fields: strings(&["order_id", "transaction_id", "orderId"]),
-                order_id_selectors: vec![SelectorRule::text(".os-order-number").after("#")],
+                // Products without a SKU are common; the variant id is the
+                // stable fallback (never the line item `id`).
+                sku_fields: strings(&["sku", "variant_id", "item_id"]),
+                order_id_selectors: vec![SelectorRule::text("span.os-order-number").after("#")],
                 ..base
             },
             // Order page after checkout: "Order R123456789"; analytics via
             // analytics.js ecommerce plugin (ecommerce:addItem carries `sku`).
             "solidus" => ExtractConfig {
-                order_id_selectors: vec![SelectorRule::text("#order_summary legend").after("Order")],
+                order_id_selectors: vec![
+                    SelectorRule::text("fieldset#order_summary legend").after("Order")
+                ],
                 ..base
             },
             // Thank-you page; the GTM enhanced-ecommerce plugin pushes the
@@ -311,8 +322,7 @@ impl ExtractConfig {
             })?;
         cfg.validate().map_err(|mut e| {
             if let Some(f) = &e.field {
-                let top = f.split(['[', '.']).next().unwrap_or(f);
-                e.line = line_of_key(text, top);
+                e.line = line_of_key(text, f);
             }
             e
         })?;
@@ -363,11 +373,27 @@ impl ExtractConfig {
     }
 }
 
-/// 1-based line of the first `"key"` in `text`, or 0.
-fn line_of_key(text: &str, key: &str) -> usize {
-    let needle = format!("\"{key}\"");
-    text.find(&needle)
-        .map_or(0, |pos| text[..pos].matches('\n').count() + 1)
+/// 1-based line of a field in the config text, or 0: follows a path such as
+/// `sku_selectors[1].selector` or `lookup.header` key by key (the n-th
+/// occurrence of the key after an `[n]` index). Best effort, for messages.
+fn line_of_key(text: &str, path: &str) -> usize {
+    let mut pos = 0;
+    let mut nth = 0;
+    for seg in path.split('.') {
+        let (key, index) = match seg.split_once('[') {
+            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (seg, None),
+        };
+        let needle = format!("\"{key}\"");
+        for _ in 0..=nth {
+            match text[pos..].find(&needle) {
+                Some(p) => pos += p + needle.len(),
+                None => return 0,
+            }
+        }
+        nth = index.unwrap_or(0);
+    }
+    text[..pos].matches('\n').count() + 1
 }
 
 #[cfg(test)]
@@ -402,10 +428,18 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("sku_feilds"));
         assert_eq!(e.line, 3);
-        let e = ExtractConfig::from_json("{\n\"sku_selectors\": [\n {\"selector\": \"div[\"}\n]}")
-            .unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("sku_selectors[0].selector"));
-        assert_eq!(e.line, 2);
+        let e = ExtractConfig::from_json(
+            "{\n\"sku_selectors\": [\n {\"selector\": \"div\"},\n {\"selector\": \"div[\"}\n]}",
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sku_selectors[1].selector"));
+        assert_eq!(e.line, 4);
+        let e = ExtractConfig::from_json(
+            "{\"lookup\": {\n \"url\": \"https://x/{order_id}\",\n \"header\": \"a b\", \"secret\": \"S\"}}",
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("lookup.header"));
+        assert_eq!(e.line, 3);
         let e = ExtractConfig::from_json("{\"preset\": \"magento3\"}").unwrap_err();
         assert!(e.message.contains("unknown preset"), "{e}");
         let e = ExtractConfig::from_json("{\n  \"analytics\": @\n}").unwrap_err();

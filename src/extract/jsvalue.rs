@@ -258,6 +258,11 @@ impl<'a> Parser<'a> {
                 self.i = skip_balanced(self.s, self.i);
                 JsValue::Other
             }
+            Some(b'/') => {
+                // A regular expression literal.
+                self.i = skip_regex(self.s, self.i);
+                JsValue::Other
+            }
             Some(b'!') => {
                 self.i += 1;
                 let v = self.value(depth + 1)?;
@@ -449,9 +454,12 @@ impl<'a> Parser<'a> {
             self.i += 1;
         }
         if self.i == ns {
-            // A lone sign: not a number we can read.
-            self.i = start;
-            return Err(self.err("expected a number"));
+            // A sign before something else (`-Infinity`, `-x`): an expression.
+            if self.i == start {
+                return Err(self.err("expected a number"));
+            }
+            self.i = skip_expression(self.s, self.i);
+            return Ok(JsValue::Other);
         }
         let text: String = self.src[ns..self.i].chars().filter(|c| *c != '_').collect();
         match text.parse::<f64>() {
@@ -702,6 +710,31 @@ pub fn skip_expression(s: &[u8], i: usize) -> usize {
     s.len()
 }
 
+/// Skips a regular-expression literal starting at the `/` at `i`; returns
+/// the offset after its closing `/` and flags (or the end of the line).
+pub fn skip_regex(s: &[u8], i: usize) -> usize {
+    let mut j = i + 1;
+    let mut in_class = false;
+    while let Some(&b) = s.get(j) {
+        match b {
+            b'\\' => j += 1,
+            b'[' => in_class = true,
+            b']' => in_class = false,
+            b'/' if !in_class => {
+                j += 1;
+                while s.get(j).is_some_and(|b| b.is_ascii_alphabetic()) {
+                    j += 1;
+                }
+                return j;
+            }
+            b'\n' => return j,
+            _ => {}
+        }
+        j += 1;
+    }
+    s.len()
+}
+
 /// Skips `function name?(params) { body }` from just after the keyword.
 fn skip_function(s: &[u8], i: usize) -> usize {
     let mut j = skip_ws(s, i);
@@ -755,6 +788,11 @@ mod tests {
         assert_eq!(v.get("e"), Some(&JsValue::Ident("w.z".into())));
         assert_eq!(v.get("f"), Some(&JsValue::Other));
         assert_eq!(v.get("g"), Some(&JsValue::Num(1.0)));
+        let v = obj("{re: /a'b[/]c/gi, n: -Infinity, m: -x.y, k: 'ok'}");
+        assert_eq!(v.get("re"), Some(&JsValue::Other));
+        assert_eq!(v.get("n"), Some(&JsValue::Other));
+        assert_eq!(v.get("m"), Some(&JsValue::Other));
+        assert_eq!(v.get("k").and_then(JsValue::as_str), Some("ok"));
     }
 
     #[test]

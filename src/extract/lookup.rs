@@ -171,8 +171,10 @@ impl LookupConfig {
             });
         }
         let source = format!("lookup {}", self.url);
-        let mut order = ExtractedOrder::default();
-        order.order_id = scalar(&r.order_id).and_then(JsValue::as_id);
+        let mut order = ExtractedOrder {
+            order_id: scalar(&r.order_id).and_then(JsValue::as_id),
+            ..ExtractedOrder::default()
+        };
         if order.order_id.is_some() {
             order.sources.order_id = Some(source.clone());
         }
@@ -316,8 +318,10 @@ mod tests {
 
     #[test]
     fn merge_keeps_page_order_id() {
-        let mut page = ExtractedOrder::default();
-        page.order_id = Some("100".into());
+        let page = ExtractedOrder {
+            order_id: Some("100".into()),
+            ..ExtractedOrder::default()
+        };
         assert!(needs_lookup(&page, Some(&cfg())));
         assert!(!needs_lookup(&page, None));
         let api = cfg()

@@ -39,6 +39,55 @@ pub enum Field {
 /// One lol_html content-handler registration.
 pub type Handler = (Cow<'static, Selector>, ElementContentHandlers<'static>);
 
+/// Decodes the character references that show up in ids and SKUs:
+/// numeric ones and a few named ones; others are left as written.
+pub fn decode_entities(raw: &str) -> String {
+    if !raw.contains('&') {
+        return raw.to_string();
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let semi = rest[1..].find(';').map(|p| p + 1).filter(|p| *p <= 10);
+        let decoded = semi.and_then(|semi| {
+            let name = &rest[1..semi];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some('\u{a0}'),
+                "ndash" => Some('–'),
+                "mdash" => Some('—'),
+                _ => {
+                    let num = name.strip_prefix('#')?;
+                    let v = match num.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => num.parse().ok()?,
+                    };
+                    char::from_u32(v)
+                }
+            }?;
+            Some((c, semi + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn record(hits: &RefCell<MarkupHits>, field: Field, value: String, source: &str) {
     let mut h = hits.borrow_mut();
     let list = match field {
@@ -74,7 +123,7 @@ pub fn handlers(
             let (rule, hits, source) = (rule.clone(), hits.clone(), source.clone());
             let on_el = move |el: &mut Element| {
                 let raw = rule.attr.as_deref().and_then(|a| el.get_attribute(a));
-                if let Some(v) = raw.as_deref().and_then(|r| rule.clean(r)) {
+                if let Some(v) = raw.and_then(|r| rule.clean(&decode_entities(&r))) {
                     record(&hits, field, v, &source);
                 }
                 Ok(())
@@ -107,7 +156,7 @@ pub fn handlers(
                     (open.clone(), rule.clone(), hits.clone(), source.clone());
                 let on_end = move |_: &mut EndTag| {
                     if let Some(text) = open.borrow_mut().pop() {
-                        if let Some(v) = rule.clean(&text) {
+                        if let Some(v) = rule.clean(&decode_entities(&text)) {
                             record(&hits, field, v, &source);
                         }
                     }
@@ -135,4 +184,22 @@ pub fn handlers(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_common_references() {
+        assert_eq!(
+            decode_entities("A&amp;B&#45;7&#x41;&nbsp;x"),
+            "A&B-7A\u{a0}x"
+        );
+        assert_eq!(
+            decode_entities("R&D &unknown; &#xZZ; & end&"),
+            "R&D &unknown; &#xZZ; & end&"
+        );
+        assert_eq!(decode_entities("&#1114112;é"), "&#1114112;é");
+    }
 }

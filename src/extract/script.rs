@@ -5,7 +5,8 @@
 //!
 //! This is a scanner, not a JavaScript parser: it skips strings, comments and
 //! (heuristically) regular expressions, and hands anything that looks like a
-//! call or assignment to [`jsvalue`](super::jsvalue). Work per script is
+//! call or assignment to [`jsvalue`] (only when it mentions
+//! a payload word; see [`Triggers`]). Work per script is
 //! bounded.
 
 use super::jsvalue::{self, JsValue};
@@ -73,8 +74,59 @@ const NOT_CALLS: &[&str] = &[
     "new", "in", "of", "void", "delete", "await", "yield", "async",
 ];
 
+/// Words without which a script cannot hold any payload the recognisers
+/// accept (they match keys and event names case-sensitively too); scripts
+/// and call arguments lacking all of them are skipped unparsed, which keeps
+/// large application scripts cheap.
+const BASE_TRIGGERS: &[&str] = &[
+    "transaction",
+    "purchase",
+    "ecommerce",
+    "ec:",
+    "ordersTrackingData",
+    "Order\"",
+    "OrderConfirmation",
+];
+
+/// Fast pre-filter: does a script mention anything worth parsing?
+#[derive(Debug, Clone)]
+pub struct Triggers {
+    finders: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl Triggers {
+    /// The built-in trigger words plus `extra` (the configured order id
+    /// field names, which generic order objects are recognised by).
+    pub fn new(extra: &[String]) -> Self {
+        let mut words: Vec<&str> = BASE_TRIGGERS
+            .iter()
+            .copied()
+            .chain(extra.iter().map(String::as_str))
+            .filter(|w| !w.is_empty())
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        Triggers {
+            finders: words
+                .iter()
+                .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
+                .collect(),
+        }
+    }
+
+    /// True when `body` contains any trigger word.
+    pub fn any_in(&self, body: &str) -> bool {
+        let s = body.as_bytes();
+        self.finders.iter().any(|f| f.find(s).is_some())
+    }
+}
+
 /// Scans a script body and returns the literals found, in source order.
-pub fn scan(body: &str, kind: ScriptKind) -> Vec<Found> {
+/// Only literals that mention a trigger word are parsed.
+pub fn scan(body: &str, kind: ScriptKind, triggers: &Triggers) -> Vec<Found> {
+    if !triggers.any_in(body) {
+        return Vec::new();
+    }
     match kind {
         ScriptKind::Ignored => Vec::new(),
         ScriptKind::Json => {
@@ -84,16 +136,16 @@ pub fn scan(body: &str, kind: ScriptKind) -> Vec<Found> {
                 _ => Vec::new(),
             }
         }
-        ScriptKind::JavaScript => scan_js(body),
+        ScriptKind::JavaScript => scan_js(body, triggers),
     }
 }
 
-fn scan_js(body: &str) -> Vec<Found> {
+fn scan_js(body: &str, triggers: &Triggers) -> Vec<Found> {
     let s = body.as_bytes();
     let mut out = Vec::new();
-    // Parsing work allowed for this script, in bytes consumed by the literal
-    // parser; keeps pathological nesting from going quadratic.
-    let mut budget = s.len().saturating_mul(4).max(4096);
+    // Work allowed for this script, in bytes looked at again by the trigger
+    // check and the literal parser; keeps nesting from going quadratic.
+    let mut budget = s.len().saturating_mul(16).max(4096);
     let mut last_sig: u8 = b';';
     let mut i = 0;
     while i < s.len() && budget > 0 {
@@ -105,7 +157,7 @@ fn scan_js(body: &str) -> Vec<Found> {
             }
             b'/' if matches!(s.get(i + 1), Some(b'/' | b'*')) => i = jsvalue::skip_ws(s, i),
             b'/' if b"(,=:[!&|?{};+-*%<>~^".contains(&last_sig) => {
-                i = skip_regex(s, i);
+                i = jsvalue::skip_regex(s, i);
                 last_sig = b'/';
             }
             _ if b.is_ascii_alphabetic() || b == b'_' || b == b'$' => {
@@ -113,12 +165,26 @@ fn scan_js(body: &str) -> Vec<Found> {
                 let j = jsvalue::skip_ws(s, end);
                 let last_seg = path.rsplit('.').next().unwrap_or("");
                 if s.get(j) == Some(&b'(') && !NOT_CALLS.contains(&last_seg) {
-                    let parsed = jsvalue::parse_args_at(body, j + 1);
-                    budget = budget.saturating_sub(consumed(&parsed, j));
-                    if let Ok((args, _)) = parsed {
-                        if args
-                            .iter()
-                            .any(|a| matches!(a, JsValue::Object(_) | JsValue::Array(_)))
+                    let extent = jsvalue::skip_balanced(s, j);
+                    budget = budget.saturating_sub(extent - j);
+                    let parsed = if triggers.any_in(&body[j..extent]) {
+                        let p = jsvalue::parse_args_at(body, j + 1);
+                        budget = budget.saturating_sub(consumed(&p, j));
+                        p.ok()
+                    } else {
+                        None
+                    };
+                    if let Some((args, _)) = parsed {
+                        // Literals, or an analytics.js plugin command such as
+                        // `ga('ec:setAction', 'detail')` that changes state.
+                        let plugin_command = args
+                            .first()
+                            .and_then(JsValue::as_str)
+                            .is_some_and(|c| c.contains("ec:") || c.contains("ecommerce:"));
+                        if plugin_command
+                            || args
+                                .iter()
+                                .any(|a| matches!(a, JsValue::Object(_) | JsValue::Array(_)))
                         {
                             out.push(Found::Call {
                                 callee: path.to_string(),
@@ -130,9 +196,21 @@ fn scan_js(body: &str) -> Vec<Found> {
                     i = j + 1;
                     last_sig = b'(';
                 } else if s.get(j) == Some(&b'=') && !matches!(s.get(j + 1), Some(b'=' | b'>')) {
-                    let parsed = jsvalue::parse_value_at(body, j + 1);
-                    budget = budget.saturating_sub(consumed(&parsed, j));
-                    if let Ok((value, _)) = parsed {
+                    let k = jsvalue::skip_ws(s, j + 1);
+                    let parsed = if matches!(s.get(k), Some(b'{' | b'[')) {
+                        let extent = jsvalue::skip_balanced(s, k);
+                        budget = budget.saturating_sub(extent - k);
+                        if triggers.any_in(&body[k..extent]) {
+                            let p = jsvalue::parse_value_at(body, k);
+                            budget = budget.saturating_sub(consumed(&p, k));
+                            p.ok()
+                        } else {
+                            None
+                        }
+                    } else {
+                        None
+                    };
+                    if let Some((value, _)) = parsed {
                         if matches!(value, JsValue::Object(_) | JsValue::Array(_)) {
                             out.push(Found::Assign {
                                 target: path.to_string(),
@@ -203,24 +281,6 @@ fn read_path(body: &str, i: usize) -> (&str, usize) {
     (&body[i..end], end)
 }
 
-/// Skips a regular-expression literal starting at the `/` at `i`.
-fn skip_regex(s: &[u8], i: usize) -> usize {
-    let mut j = i + 1;
-    let mut in_class = false;
-    while let Some(&b) = s.get(j) {
-        match b {
-            b'\\' => j += 1,
-            b'[' => in_class = true,
-            b']' => in_class = false,
-            b'/' if !in_class => return j + 1,
-            b'\n' => return j,
-            _ => {}
-        }
-        j += 1;
-    }
-    s.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,7 +295,11 @@ mod tests {
           Shopify.checkout = {"order_id": 5, line_items: []};
           (function(){ dataLayer.push({event: 'x', ecommerce: {}}) })();
         "#;
-        let found = scan(js, ScriptKind::JavaScript);
+        let found = scan(
+            js,
+            ScriptKind::JavaScript,
+            &Triggers::new(&["order_id".into()]),
+        );
         let names: Vec<String> = found
             .iter()
             .map(|f| match f {
@@ -248,8 +312,23 @@ mod tests {
     }
 
     #[test]
+    fn triggers_skip_scripts_without_payload_words() {
+        let t = Triggers::new(&["orderId".to_string()]);
+        assert!(!t.any_in("window.app.register('w', {border: 1, label: 'Ünï'});"));
+        assert!(t.any_in("gtag('event', 'purchase', {})"));
+        assert!(t.any_in("x({\"@type\": \"Order\"})"));
+        assert!(t.any_in("m.render({orderId: 5})"));
+        assert!(!t.any_in("order orderid"));
+    }
+
+    #[test]
     fn json_blocks_and_ignored_types() {
-        assert_eq!(scan("{\"a\":1}", ScriptKind::Json).len(), 1);
+        let t = Triggers::new(&[]);
+        assert_eq!(
+            scan("{\"a\":1, \"purchase\": 2}", ScriptKind::Json, &t).len(),
+            1
+        );
+        assert_eq!(scan("{\"a\":1}", ScriptKind::Json, &t).len(), 0);
         assert_eq!(
             ScriptKind::from_type(Some("text/x-magento-init")),
             ScriptKind::Json

@@ -12,7 +12,7 @@ use lol_html::{ElementContentHandlers, Selector};
 use super::analytics::{self, GaEcommerce, Payload};
 use super::config::ExtractConfig;
 use super::markup::{self, Field, Handler, MarkupHits};
-use super::script::{self, ScriptKind};
+use super::script::{self, ScriptKind, Triggers};
 use super::{Candidate, ExtractedOrder, Item};
 
 /// Scripts scanned per page at most; later ones are ignored.
@@ -29,7 +29,6 @@ struct ScriptState {
     kind: Option<ScriptKind>,
     /// The `type` attribute of the script being read.
     ty: Option<String>,
-    overflow: bool,
     payloads: Vec<Payload>,
     ga: GaEcommerce,
 }
@@ -88,18 +87,18 @@ impl OrderSniffer {
                 st.body = keep.then(String::new);
                 st.kind = Some(kind);
                 st.ty = ty.map(|t| t.chars().take(40).collect());
-                st.overflow = false;
                 Ok(())
             }
         };
         let on_text = {
             let st = self.scripts.clone();
             let cfg = self.cfg.clone();
+            let triggers = Triggers::new(&cfg.order_id_fields);
             move |t: &mut TextChunk| {
                 let mut st = st.borrow_mut();
                 if let Some(body) = st.body.as_mut() {
                     if body.len() + t.as_str().len() > cfg.max_script_bytes {
-                        st.overflow = true;
+                        // Too large to be a purchase payload worth the memory.
                         st.body = None;
                     } else {
                         body.push_str(t.as_str());
@@ -107,12 +106,16 @@ impl OrderSniffer {
                 }
                 if t.last_in_text_node() {
                     if let (Some(body), Some(kind)) = (st.body.take(), st.kind) {
+                        let found = script::scan(&body, kind, &triggers);
+                        if found.is_empty() {
+                            return Ok(());
+                        }
                         let st = &mut *st;
                         let place = match &st.ty {
                             Some(ty) => format!("<script type=\"{ty}\"> #{}", st.count),
                             None => format!("<script> #{}", st.count),
                         };
-                        for found in script::scan(&body, kind) {
+                        for found in found {
                             let found = analytics::payloads(&found, &place, &cfg, &mut st.ga);
                             let room = MAX_PAYLOADS.saturating_sub(st.payloads.len());
                             st.payloads.extend(found.into_iter().take(room));

@@ -36,8 +36,12 @@ pub struct Facts {
     pub region: String,
     /// Orders the table learned from (its scope), for lift.
     pub orders: u64,
-    /// SKUs sorted by id string; a SKU's id is its index here.
+    /// SKUs, most popular first; a SKU's id is its index here (so the ids of
+    /// neighbour lists, mostly popular SKUs, are small and compress well).
     pub skus: Vec<SkuFacts>,
+    /// Ids sorted by SKU string, for lookups by SKU (rebuilt on decoding).
+    #[serde(skip)]
+    pub by_sku: Vec<u32>,
     /// Ids of the most popular offerable SKUs, best first (the popularity fallback).
     pub popular: Vec<u32>,
 }
@@ -55,6 +59,8 @@ impl Facts {
     ) -> Facts {
         skus.sort_by(|a, b| a.sku.cmp(&b.sku));
         skus.dedup_by(|a, b| a.sku == b.sku);
+        skus.sort_by(|a, b| b.popularity.cmp(&a.popularity).then(a.sku.cmp(&b.sku)));
+        let by_sku = sku_index(&skus);
         let mut popular: Vec<u32> = (0..skus.len() as u32)
             .filter(|&i| skus[i as usize].offerable && skus[i as usize].popularity > 0)
             .collect();
@@ -71,16 +77,17 @@ impl Facts {
             region: region.into(),
             orders,
             skus,
+            by_sku,
             popular,
         }
     }
 
     /// Id of `sku`, if the table knows it.
     pub fn id(&self, sku: &str) -> Option<u32> {
-        self.skus
-            .binary_search_by(|f| f.sku.as_str().cmp(sku))
+        self.by_sku
+            .binary_search_by(|&i| self.skus[i as usize].sku.as_str().cmp(sku))
             .ok()
-            .map(|i| i as u32)
+            .map(|k| self.by_sku[k])
     }
 
     /// Facts of SKU id `id`.
@@ -100,6 +107,12 @@ impl Facts {
     }
 }
 
+fn sku_index(skus: &[SkuFacts]) -> Vec<u32> {
+    let mut by_sku: Vec<u32> = (0..skus.len() as u32).collect();
+    by_sku.sort_by(|&a, &b| skus[a as usize].sku.cmp(&skus[b as usize].sku));
+    by_sku
+}
+
 /// Encodes the facts value.
 pub fn encode_facts(facts: &Facts) -> Vec<u8> {
     seal(Kind::Facts, facts)
@@ -107,9 +120,14 @@ pub fn encode_facts(facts: &Facts) -> Vec<u8> {
 
 /// Decodes the facts value, verifying format version, checksum and ids.
 pub fn decode_facts(bytes: &[u8]) -> Result<Facts, TableError> {
-    let facts: Facts = open(Kind::Facts, bytes)?;
-    if facts.skus.windows(2).any(|w| w[0].sku >= w[1].sku) {
-        return Err(TableError::Invalid("facts SKUs not sorted".into()));
+    let mut facts: Facts = open(Kind::Facts, bytes)?;
+    facts.by_sku = sku_index(&facts.skus);
+    if facts
+        .by_sku
+        .windows(2)
+        .any(|w| facts.skus[w[0] as usize].sku == facts.skus[w[1] as usize].sku)
+    {
+        return Err(TableError::Invalid("facts SKUs not unique".into()));
     }
     if facts
         .popular
@@ -154,12 +172,14 @@ mod tests {
         );
         let back = decode_facts(&encode_facts(&f)).unwrap();
         assert_eq!(back, f);
-        assert_eq!(back.id("A"), Some(0));
-        assert_eq!(back.id("C"), Some(2));
+        // ids by popularity: C, A, B, D
+        assert_eq!(back.id("C"), Some(0));
+        assert_eq!(back.id("A"), Some(1));
+        assert_eq!(back.id("D"), Some(3));
         assert_eq!(back.id("Z"), None);
         // C is not offerable, D never sold: neither is a popularity fallback.
-        assert_eq!(back.popular, vec![0, 1]);
-        assert!((back.lift(0, 1, 5) - 5.0 * 100.0 / 200.0).abs() < 1e-6);
+        assert_eq!(back.popular, vec![1, 2]);
+        assert!((back.lift(1, 2, 5) - 5.0 * 100.0 / 200.0).abs() < 1e-6);
         let mut bad = encode_facts(&f);
         let n = bad.len();
         bad[n - 2] ^= 1;

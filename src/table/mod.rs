@@ -11,6 +11,7 @@
 //!
 //! A version goes live only through its [`Manifest`], written last.
 
+mod blob;
 pub mod catalog;
 mod checksum;
 pub mod codec;

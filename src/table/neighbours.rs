@@ -5,6 +5,7 @@
 //! per edge. The reader restores score order.
 use serde::{Deserialize, Serialize};
 
+use super::blob::{get_varint, put_varint, Blob};
 use super::codec::{open, seal, Kind};
 use super::error::TableError;
 use super::quant::Quantiser;
@@ -37,12 +38,16 @@ pub struct NeighbourList {
 struct Wire {
     shard: u32,
     top: f32,
+    octaves: f32,
     keys: Vec<String>,
     fallback: Vec<bool>,
     lens: Vec<u32>,
-    id_deltas: Vec<u32>,
-    levels: Vec<u8>,
-    counts: Vec<u32>,
+    /// LEB128 varints: per list, first id then ascending deltas.
+    id_deltas: Blob,
+    /// One quantised score level per edge.
+    levels: Blob,
+    /// LEB128 varints: co-purchase count per edge.
+    counts: Blob,
 }
 
 /// A decoded neighbour shard.
@@ -88,12 +93,13 @@ pub fn encode_neighbours(shard: u32, quant: &Quantiser, lists: &[NeighbourList])
     let mut wire = Wire {
         shard,
         top: quant.top,
+        octaves: quant.octaves,
         keys: Vec::with_capacity(order.len()),
         fallback: Vec::with_capacity(order.len()),
         lens: Vec::with_capacity(order.len()),
-        id_deltas: Vec::new(),
-        levels: Vec::new(),
-        counts: Vec::new(),
+        id_deltas: Blob::default(),
+        levels: Blob::default(),
+        counts: Blob::default(),
     };
     for list in order {
         let mut edges: Vec<(u32, u8, u32)> = list
@@ -109,10 +115,10 @@ pub fn encode_neighbours(shard: u32, quant: &Quantiser, lists: &[NeighbourList])
         wire.lens.push(edges.len() as u32);
         let mut prev = 0u32;
         for (i, (id, level, count)) in edges.into_iter().enumerate() {
-            wire.id_deltas.push(if i == 0 { id } else { id - prev });
+            put_varint(&mut wire.id_deltas.0, if i == 0 { id } else { id - prev });
             prev = id;
-            wire.levels.push(level);
-            wire.counts.push(count);
+            wire.levels.0.push(level);
+            put_varint(&mut wire.counts.0, count);
         }
     }
     seal(Kind::Neighbours, &wire)
@@ -122,11 +128,9 @@ pub fn encode_neighbours(shard: u32, quant: &Quantiser, lists: &[NeighbourList])
 pub fn decode_neighbours(bytes: &[u8]) -> Result<NeighbourShard, TableError> {
     let wire: Wire = open(Kind::Neighbours, bytes)?;
     let n = wire.keys.len();
-    let edges = wire.id_deltas.len();
+    let edges = wire.levels.0.len();
     if wire.fallback.len() != n
         || wire.lens.len() != n
-        || wire.levels.len() != edges
-        || wire.counts.len() != edges
         || wire.lens.iter().map(|&l| l as u64).sum::<u64>() != edges as u64
     {
         return Err(TableError::Invalid("neighbour shard column lengths".into()));
@@ -136,31 +140,38 @@ pub fn decode_neighbours(bytes: &[u8]) -> Result<NeighbourShard, TableError> {
             "neighbour shard keys not sorted".into(),
         ));
     }
-    let quant = Quantiser::new(wire.top);
+    let quant = Quantiser::with_range(wire.top, wire.octaves);
+    let bad = |what: &str| TableError::Invalid(format!("neighbour shard {what} column truncated"));
     let mut offsets = Vec::with_capacity(n + 1);
     let mut items = Vec::with_capacity(edges);
-    let mut at = 0usize;
+    let (mut at, mut id_at, mut count_at) = (0usize, 0usize, 0usize);
     offsets.push(0);
     for &len in &wire.lens {
         let start = items.len();
         let mut id = 0u32;
         for k in 0..len as usize {
-            let d = wire.id_deltas[at + k];
+            let d = get_varint(&wire.id_deltas.0, &mut id_at).ok_or_else(|| bad("id"))?;
             id = if k == 0 {
                 d
             } else {
                 id.checked_add(d)
                     .ok_or_else(|| TableError::Invalid("neighbour id overflow".into()))?
             };
+            let count = get_varint(&wire.counts.0, &mut count_at).ok_or_else(|| bad("count"))?;
             items.push(Neighbour {
                 id,
-                score: quant.dequantise(wire.levels[at + k]),
-                count: wire.counts[at + k],
+                score: quant.dequantise(wire.levels.0[at + k]),
+                count,
             });
         }
         at += len as usize;
         items[start..].sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
         offsets.push(items.len() as u32);
+    }
+    if id_at != wire.id_deltas.0.len() || count_at != wire.counts.0.len() {
+        return Err(TableError::Invalid(
+            "neighbour shard columns have trailing bytes".into(),
+        ));
     }
     Ok(NeighbourShard {
         shard: wire.shard,
@@ -205,8 +216,8 @@ mod tests {
         assert_eq!(b.iter().map(|n| n.id).collect::<Vec<_>>(), vec![2, 9, 4]);
         assert_eq!(b.iter().map(|n| n.count).collect::<Vec<_>>(), vec![7, 3, 2]);
         assert!((b[1].score - 0.5).abs() < 0.02);
-        assert_eq!(shard.entry("A").unwrap().1, true);
-        assert_eq!(shard.entry("B").unwrap().1, false);
+        assert!(shard.entry("A").unwrap().1);
+        assert!(!shard.entry("B").unwrap().1);
         assert!(shard.get("C").unwrap().is_empty());
         assert!(shard.get("D").is_none());
         assert_eq!(shard.edges(), 4);

@@ -180,7 +180,7 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
         let changed = d1::run(env, &stmts)
             .await
             .map_err(|e| EventError::Misconfigured(format!("D1: {e}")))?;
-        Ok::<bool, EventError>(changed.first().copied().unwrap_or(0) > 0)
+        Ok::<bool, EventError>(!events::webhook_replayed(&changed))
     }
     .await;
     match outcome {
@@ -278,4 +278,149 @@ pub async fn report(req: Request, env: &Env) -> Result<Response> {
             }
         }
     }
+}
+
+/// One offer in the preview, with the evidence behind it.
+#[derive(serde::Serialize)]
+struct PreviewOffer {
+    sku: String,
+    title: String,
+    price: f32,
+    image: Option<String>,
+    url: Option<String>,
+    score: f32,
+    fallback: bool,
+    together: u32,
+    lift: f32,
+    why: String,
+}
+
+/// `GET /__upsell/preview?brand=&region=&skus=a,b` or `?page=/path/of/a/confirmation/page`:
+/// what each arm would offer for an order, and why (admin secret required).
+pub async fn preview(req: Request, env: &Env, origin_base: &str) -> Result<Response> {
+    if !is_admin(&req, env) {
+        return unauthorized();
+    }
+    let url = req.url()?;
+    let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    let kv = env.kv("TABLES")?;
+    let Some(cfg) = store::config(&kv).await else {
+        return Response::error("no configuration published", 503);
+    };
+    let host = q
+        .get("host")
+        .cloned()
+        .unwrap_or_else(|| url.host_str().unwrap_or("").to_string());
+    let brand = match q.get("brand") {
+        Some(b) => b.clone(),
+        None => match crate::route::brand_for_host(&cfg, &host) {
+            Some(b) => b.to_string(),
+            None => {
+                return Response::error(format!("no brand for host {host:?}; pass brand="), 400)
+            }
+        },
+    };
+    let Some(b) = cfg.brands.get(&brand) else {
+        return Response::error(format!("unknown brand {brand:?}"), 404);
+    };
+    let region = q.get("region").cloned().unwrap_or_else(|| {
+        crate::route::region_for_country(&b.regions, q.get("country").map(String::as_str))
+            .to_string()
+    });
+    let Some(settings) = cfg.settings(&brand, &region).cloned() else {
+        return Response::error(format!("unknown region {region:?}"), 404);
+    };
+    // The order: SKUs given directly, or extracted from a page fetched from the origin.
+    let mut order = crate::extract::ExtractedOrder::default();
+    let mut extraction = serde_json::Value::Null;
+    if let Some(page) = q.get("page") {
+        let extract_cfg = crate::extract::ExtractConfig::from_json(&settings.extract.to_string())
+            .unwrap_or_default();
+        let target = crate::origin::upstream_url(&format!("https://{host}{page}"), origin_base)
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let mut init = worker::RequestInit::new();
+        let h = Headers::new();
+        h.set("host", &host)?;
+        init.with_headers(h);
+        let mut resp = worker::Fetch::Request(Request::new_with_init(&target, &init)?)
+            .send()
+            .await?;
+        let body = resp.bytes().await?;
+        order = crate::extract::extract_from_html(&body, &extract_cfg);
+        extraction = crate::extract::report(&order, &extract_cfg);
+    }
+    if let Some(skus) = q.get("skus") {
+        let items = skus
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| crate::extract::Item {
+                sku: s.to_string(),
+                quantity: None,
+                price: None,
+            })
+            .collect();
+        order.set_items(items, "preview query");
+    }
+    if let Some(id) = q.get("order_id") {
+        order.order_id = Some(id.clone());
+    }
+    let skus: Vec<&str> = order.skus.iter().map(String::as_str).collect();
+    let now = store::now_ms() as u64;
+    let experiment = crate::offers::running_experiment(&settings, &brand, &region, now);
+    let arm = order
+        .order_id
+        .as_deref()
+        .map(|id| crate::offers::arm_for(experiment.as_ref(), id));
+    let versions = store::manifests(&kv, &brand, &region).await;
+    let table = match store::read_table(&kv, &versions, &skus).await {
+        Ok(t) => t,
+        Err(e) => {
+            return Response::error(format!("no readable table for {brand}/{region}: {e}"), 503)
+        }
+    };
+    let mut arms = serde_json::Map::new();
+    for a in crate::assign::Arm::ALL {
+        let offers = crate::offers::offers_for_arm(
+            a,
+            &table.facts,
+            &skus,
+            |s| table.shard_for(s),
+            &settings,
+        );
+        let chosen: Vec<&str> = offers.iter().map(|o| o.sku.as_str()).collect();
+        let catalog = store::catalog(&kv, &table.manifest, &chosen).await;
+        let list: Vec<PreviewOffer> = offers
+            .iter()
+            .map(|o| {
+                let e = catalog.get(&o.sku);
+                PreviewOffer {
+                    sku: o.sku.clone(),
+                    title: e.map_or_else(|| o.sku.clone(), |e| e.title.clone()),
+                    price: o.price,
+                    image: e.map(|e| e.image.clone()).filter(|s| !s.is_empty()),
+                    url: e.map(|e| e.url.clone()).filter(|s| !s.is_empty()),
+                    score: o.score,
+                    fallback: o.fallback,
+                    together: o.together,
+                    lift: o.lift,
+                    why: crate::offers::explain(o),
+                }
+            })
+            .collect();
+        arms.insert(
+            a.as_str().to_string(),
+            serde_json::to_value(list).unwrap_or_default(),
+        );
+    }
+    Response::from_json(&serde_json::json!({
+        "brand": brand,
+        "region": region,
+        "order": order,
+        "extraction": extraction,
+        "experiment": experiment.as_ref().map(|e| &e.id),
+        "assigned_arm": arm.map(|a| a.as_str()),
+        "table": { "version": table.manifest.version, "built_at": table.manifest.built_at, "region": table.manifest.region, "fallback_region": table.manifest.fallback_region },
+        "arms": arms,
+    }))
 }

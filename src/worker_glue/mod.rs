@@ -82,6 +82,15 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // to the origin as if the worker were not there: checkout never breaks.
     ctx.pass_through_on_exception();
     let path = req.path();
+    if path == "/__upsell/app" || path.starts_with("/__upsell/app/") {
+        // The preview and dashboard pages: static files from www/app (assets binding).
+        let rest = path.trim_start_matches("/__upsell/app");
+        let rest = if rest.is_empty() { "/" } else { rest };
+        return env
+            .assets("ASSETS")?
+            .fetch(format!("https://assets.local{rest}"), None)
+            .await;
+    }
     if let Some(endpoint) = path.strip_prefix("/__upsell/") {
         let mode = tracking(&req);
         return match (req.method(), endpoint) {
@@ -90,6 +99,13 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             (Method::Get, "accept") => api::accept(req, &env, mode).await,
             (Method::Post, "webhooks/orders") => api::webhook(req, &env).await,
             (Method::Get, "report") => api::report(req, &env).await,
+            (Method::Get, "preview") => {
+                let origin = env
+                    .var("ORIGIN_URL")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                api::preview(req, &env, &origin).await
+            }
             _ => Response::error("not found", 404),
         };
     }

@@ -187,27 +187,71 @@ impl PageStream {
     }
 
     /// Chooses and renders the block within the time budget; `None` means no offers.
+    /// Every order that reaches a decision is enrolled once in its arm, block or not,
+    /// so arm sizes (the denominators of every rate) stay honest.
     async fn decide(&mut self) -> Option<Vec<u8>> {
         let order = self.sniffer.current();
         self.record_conversion(&order);
-        let budget = u64::from(self.job.settings.budget.time_ms.max(1));
+        let order_id = order.order_id.clone()?;
         let job = self.job.clone();
-        let env = self.env.clone();
-        let ctx = self.ctx.clone();
-        let mut policies: Vec<String> = job.csp.clone();
-        policies.extend(self.csp_meta.borrow().iter().cloned());
-        let inline = InlinePolicy::from_policies(policies.iter().map(String::as_str));
-        match store::within(budget, choose(&job, &env, &ctx, &order, &inline)).await {
-            Some(Ok(block)) => block.map(String::into_bytes),
-            Some(Err(e)) => {
-                worker::console_warn!("upsell: no offers: {e}");
-                None
+        let now = store::now_ms() as u64;
+        let experiment = offers::running_experiment(&job.settings, &job.brand, &job.region, now);
+        let arm = offers::arm_for(experiment.as_ref(), &order_id);
+        let experiment_id = experiment
+            .as_ref()
+            .map_or("none", |e| e.id.as_str())
+            .to_string();
+        let client_hash = secrets::client_hash(&self.env, job.tracking, &job.client, now);
+        let value_minor = order.total.map(|t| (t * 100.0).round() as i64);
+        let outcome = if arm == Arm::Holdout {
+            Ok(None)
+        } else {
+            let budget = u64::from(job.settings.budget.time_ms.max(1));
+            let mut policies: Vec<String> = job.csp.clone();
+            policies.extend(self.csp_meta.borrow().iter().cloned());
+            let inline = InlinePolicy::from_policies(policies.iter().map(String::as_str));
+            let choice = Choice {
+                job: &job,
+                order: &order,
+                arm,
+                experiment: &experiment_id,
+                now,
+            };
+            store::within(budget, choose(&self.env, &choice, &inline))
+                .await
+                .unwrap_or_else(|| Err(format!("decision took longer than {budget} ms")))
+        };
+        let (block, served) = match outcome {
+            Ok(Some((block, claims))) => {
+                let served = ServedOffer::from_token(
+                    &claims,
+                    value_minor,
+                    order.currency.clone(),
+                    client_hash,
+                    now,
+                );
+                (Some(block.into_bytes()), served)
             }
-            None => {
-                worker::console_warn!("upsell: no offers: decision took longer than {budget} ms");
-                None
+            other => {
+                if let Err(e) = other {
+                    worker::console_warn!("upsell: no offers: {e}");
+                }
+                let served = ServedOffer::without_block(
+                    &experiment_id,
+                    arm,
+                    &job.brand,
+                    &job.region,
+                    &order_id,
+                    value_minor,
+                    order.currency.clone(),
+                    client_hash,
+                    now,
+                );
+                (None, served)
             }
-        }
+        };
+        d1::run_later(&self.env, &self.ctx, vec![served.insert()]);
+        block
     }
 
     /// Records a conversion when this page is the upsell order's own confirmation page.
@@ -245,68 +289,50 @@ impl PageStream {
     }
 }
 
-/// The whole decision: experiment arm, table reads, ranking, catalog, token, block.
+/// The inputs of one decision that are fixed before any KV read.
+struct Choice<'a> {
+    job: &'a PageJob,
+    order: &'a ExtractedOrder,
+    arm: Arm,
+    experiment: &'a str,
+    now: u64,
+}
+
+/// Table reads, ranking, catalog, token and block for a non-holdout arm.
+/// `Ok(None)`: nothing to offer; `Ok(Some((block, claims)))`: the block and its token's claims.
 async fn choose(
-    job: &PageJob,
     env: &Env,
-    ctx: &Context,
-    order: &ExtractedOrder,
+    c: &Choice<'_>,
     inline: &InlinePolicy,
-) -> std::result::Result<Option<String>, String> {
+) -> std::result::Result<Option<(String, OfferToken)>, String> {
+    let (job, order, now) = (c.job, c.order, c.now);
     let order_id = order.order_id.as_deref().ok_or("no order id")?;
     let skus: Vec<&str> = order.skus.iter().map(String::as_str).collect();
-    let now = store::now_ms() as u64;
     let settings = &job.settings;
-    let experiment = offers::running_experiment(settings, &job.brand, &job.region, now);
-    let arm = offers::arm_for(experiment.as_ref(), order_id);
-    let experiment_id = experiment
-        .as_ref()
-        .map_or("none", |e| e.id.as_str())
-        .to_string();
-    let client_hash = secrets::client_hash(env, job.tracking, &job.client, now);
-    let value_minor = order.total.map(|t| (t * 100.0).round() as i64);
-    if arm == Arm::Holdout {
-        let served = ServedOffer {
-            experiment: experiment_id,
-            parent_order_id: order_id.to_string(),
-            brand: job.brand.clone(),
-            region: job.region.clone(),
-            arm,
-            model_version: String::new(),
-            skus: Vec::new(),
-            nonce: None,
-            order_value_minor: value_minor,
-            currency: order.currency.clone(),
-            client_hash,
-            served_at: now,
-        };
-        d1::run_later(env, ctx, vec![served.insert()]);
-        return Ok(None);
-    }
     let keys = secrets::token_keys(env).map_err(|e| e.to_string())?;
     let kv = env.kv("TABLES").map_err(|e| e.to_string())?;
     let versions = store::manifests(&kv, &job.brand, &job.region).await;
     let table = store::read_table(&kv, &versions, &skus)
         .await
         .map_err(|e| e.to_string())?;
-    let chosen = offers::offers_for_arm(arm, &table.facts, &skus, |s| table.shard_for(s), settings);
+    let chosen =
+        offers::offers_for_arm(c.arm, &table.facts, &skus, |s| table.shard_for(s), settings);
     if chosen.is_empty() {
         return Ok(None);
     }
     let chosen_skus: Vec<&str> = chosen.iter().map(|o| o.sku.as_str()).collect();
     let catalog = store::catalog(&kv, &table.manifest, &chosen_skus).await;
-    let nonce = secrets::nonce()?;
     let claims = OfferToken {
         brand: job.brand.clone(),
         region: job.region.clone(),
         parent_order_id: order_id.to_string(),
-        arm,
-        experiment: experiment_id,
+        arm: c.arm,
+        experiment: c.experiment.to_string(),
         model_version: table.manifest.version.clone(),
         skus: chosen.iter().map(|o| o.sku.clone()).collect(),
         issued_at: now,
         expires_at: now + DEFAULT_TTL_MS,
-        nonce,
+        nonce: secrets::nonce()?,
     };
     let token = keys.sign(&claims);
     let views: Vec<OfferView> = chosen
@@ -332,7 +358,7 @@ async fn choose(
         font: Some(settings.style.font.clone()),
         ..BlockStyle::default()
     };
-    let beacon_inline = if settings.features.beacons {
+    let inline = if settings.features.beacons {
         inline.clone()
     } else {
         InlinePolicy {
@@ -344,19 +370,8 @@ async fn choose(
         token: &token,
         currency: order.currency.as_deref().unwrap_or(""),
         style: &style,
-        inline: &beacon_inline,
+        inline: &inline,
         beacon_path: "/__upsell/events",
     };
-    let block = render_block(&views, &cx);
-    if block.is_some() {
-        let served = ServedOffer::from_token(
-            &claims,
-            value_minor,
-            order.currency.clone(),
-            client_hash,
-            now,
-        );
-        d1::run_later(env, ctx, vec![served.insert()]);
-    }
-    Ok(block)
+    Ok(render_block(&views, &cx).map(|b| (b, claims)))
 }

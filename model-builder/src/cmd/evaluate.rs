@@ -344,7 +344,7 @@ pub fn run(args: Args) -> Result<()> {
                 accs[0].add(&ranked, t, model_offers);
                 let same: Vec<u32> = top_global.iter().take(10).copied().collect();
                 accs[1].add(&same, t, same.len());
-                let in_q = |s: &u32| *s != t && b.contains(s);
+                let in_q = |s: &u32| *s != t && b.binary_search(s).is_ok();
                 let reg: Vec<u32> = top_region
                     .get(&order.region)
                     .unwrap_or(&top_global)

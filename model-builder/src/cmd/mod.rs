@@ -6,6 +6,7 @@ pub mod model_args;
 pub mod page;
 pub mod publish;
 pub mod recommend;
+pub mod register_experiment;
 pub mod report;
 pub mod synth;
 pub mod version;

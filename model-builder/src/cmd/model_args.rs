@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 
 use crate::ingest::{load_catalog, load_orders, CatalogRow, Dataset, LoadOptions, Mapping};
+use crate::model::config::Method;
 use crate::model::ModelConfig;
 
 /// Where the orders come from and how to read them.
@@ -56,6 +57,15 @@ pub struct ModelArgs {
     /// Settings file (TOML or JSON) with any `ModelConfig` field.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Scoring method: `ease` (sparse EASE) or `cooc` (normalised co-occurrence).
+    #[arg(long)]
+    pub method: Option<String>,
+    /// EASE ridge penalty λ.
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    /// EASE candidates per target SKU.
+    #[arg(long)]
+    pub candidates: Option<usize>,
     /// Recency half-life in days (0 = no decay).
     #[arg(long)]
     pub half_life: Option<f64>,
@@ -92,6 +102,15 @@ impl ModelArgs {
         if let Some(h) = self.half_life {
             c.half_life_days = (h > 0.0).then_some(h);
         }
+        if let Some(m) = &self.method {
+            c.method = match m.as_str() {
+                "ease" => Method::Ease,
+                "cooc" => Method::Cooc,
+                other => anyhow::bail!("--method must be ease or cooc, not {other:?}"),
+            };
+        }
+        c.ease_lambda = self.lambda.unwrap_or(c.ease_lambda);
+        c.ease_candidates = self.candidates.unwrap_or(c.ease_candidates);
         c.basket_exp = self.basket_exp.unwrap_or(c.basket_exp);
         c.alpha = self.alpha.unwrap_or(c.alpha);
         c.beta = self.beta.unwrap_or(c.beta);

@@ -46,12 +46,15 @@ pub struct Args {
     /// Orders CSV to write (gzip-compressed if it ends in `.gz`).
     #[arg(long)]
     pub out: PathBuf,
-    /// Also write each SKU's planted partners here (`sku,mission,partners`).
+    /// Also write each SKU's launch date and planted partners here (`sku,mission,launched,partners`).
     #[arg(long)]
     pub truth: Option<PathBuf>,
     /// Also write a catalog here (`sku,title,price,url,image,category,in_stock`).
     #[arg(long)]
     pub catalog: Option<PathBuf>,
+    /// Generator threads [default: the number of CPUs]; the output is the same for any count.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// No progress bar or summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -91,7 +94,10 @@ pub fn run(args: Args) -> Result<()> {
         )
         .expect("valid template"),
     );
-    let summary = synth::write_orders(&world, &args.out, |n| bar.set_position(n))?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let summary = synth::write_orders(&world, &args.out, threads, |n| bar.set_position(n))?;
     bar.finish_and_clear();
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();

@@ -1,10 +1,28 @@
 //! Model settings: every knob of count → score → blend → truncate → shard.
 use serde::{Deserialize, Serialize};
 
+/// How neighbour scores are learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Normalised co-occurrence (conditional probability with a popularity exponent).
+    Cooc,
+    /// Sparse EASE: per-SKU ridge regression over its top co-purchases.
+    Ease,
+}
+
 /// Settings of a build (from `--config` TOML/JSON, then flags).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
+    /// Scoring method.
+    pub method: Method,
+    /// EASE ridge penalty λ (in weighted orders).
+    pub ease_lambda: f64,
+    /// EASE candidates per target SKU (its strongest co-purchases), M.
+    pub ease_candidates: usize,
+    /// Co-purchase row length kept for the EASE Gram lookups.
+    pub ease_row: usize,
     /// Half-life of an order's weight by its age before the newest training
     /// order, in days (`None`: no decay).
     pub half_life_days: Option<f64>,
@@ -39,6 +57,10 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
+            method: Method::Ease,
+            ease_lambda: 20.0,
+            ease_candidates: 100,
+            ease_row: 400,
             half_life_days: Some(60.0),
             basket_exp: 0.5,
             alpha: 0.5,

@@ -59,6 +59,26 @@ pub fn scope_counts(
     out
 }
 
+/// Each scope's per-SKU weighted order counts, regions shrunk toward the
+/// brand-wide ones: `n_r(i) + m·n_all(i)/W_all` (scope 0 as is).
+pub fn blended_item_weight(counts: &[ScopeCounts], m: f64) -> Vec<Vec<f64>> {
+    let w0 = counts[0].weight.max(1e-9);
+    let n_items = counts[0].item_weight.len();
+    (0..counts.len())
+        .map(|s| {
+            (0..n_items)
+                .map(|i| {
+                    if s == 0 {
+                        counts[0].item_weight[i]
+                    } else {
+                        counts[s].item_weight[i] + m * counts[0].item_weight[i] / w0
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 struct Acc {
     w: Vec<Vec<f32>>,
     raw: Vec<Vec<u32>>,
@@ -82,20 +102,7 @@ pub fn neighbour_rows(
     let (inv_start, inv) = b.inverted(n_items);
     let w0 = counts[0].weight.max(1e-9);
     let m = cfg.region_prior_orders;
-    // Blended item weights per scope (scope 0 unblended).
-    let item_n: Vec<Vec<f64>> = (0..scopes)
-        .map(|s| {
-            (0..n_items)
-                .map(|i| {
-                    if s == 0 {
-                        counts[0].item_weight[i]
-                    } else {
-                        counts[s].item_weight[i] + m * counts[0].item_weight[i] / w0
-                    }
-                })
-                .collect()
-        })
-        .collect();
+    let item_n = blended_item_weight(counts, m);
     let beta_pow: Vec<Vec<f32>> = item_n
         .iter()
         .map(|v| {

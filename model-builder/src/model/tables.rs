@@ -11,8 +11,9 @@ use upsell_edge::table::{
 };
 
 use super::baskets::Baskets;
-use super::config::ModelConfig;
-use super::cooc::{category_fallback, neighbour_rows, scope_counts};
+use super::config::{Method, ModelConfig};
+use super::cooc::{blended_item_weight, category_fallback, neighbour_rows, scope_counts};
+use super::ease::ease_lists;
 use crate::ingest::{CatalogRow, Dataset};
 
 /// The brand-wide table's region name.
@@ -245,16 +246,53 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         .collect();
     let counts = scope_counts(&baskets, n, &weight, &scope_of, scope_names.len());
     let b = bar(req.progress, n as u64, &format!("scoring {brand_slug}"));
-    let rows = neighbour_rows(
-        &baskets,
-        n,
-        &weight,
-        &scope_of,
-        &counts,
-        &neighbour_ok,
-        cfg,
-        &b,
-    );
+    let rows = match cfg.method {
+        Method::Cooc => neighbour_rows(
+            &baskets,
+            n,
+            &weight,
+            &scope_of,
+            &counts,
+            &neighbour_ok,
+            cfg,
+            &b,
+        ),
+        Method::Ease => {
+            // Gram rows: plain weighted co-purchase counts, every SKU a regressor.
+            let gram_cfg = ModelConfig {
+                alpha: 0.0,
+                beta: 0.0,
+                shrink: 0.0,
+                neighbours: cfg.ease_row,
+                min_count: 1,
+                ..cfg.clone()
+            };
+            let gram = neighbour_rows(
+                &baskets,
+                n,
+                &weight,
+                &scope_of,
+                &counts,
+                &vec![true; n],
+                &gram_cfg,
+                &b,
+            );
+            let diag = blended_item_weight(&counts, cfg.region_prior_orders);
+            gram.iter()
+                .zip(&diag)
+                .map(|(g, d)| {
+                    ease_lists(
+                        g,
+                        d,
+                        &neighbour_ok,
+                        cfg.ease_lambda,
+                        cfg.ease_candidates,
+                        cfg.neighbours,
+                    )
+                })
+                .collect()
+        }
+    };
     b.finish_and_clear();
 
     // Catalog shards (brand-wide).
@@ -307,12 +345,17 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
             skus,
             cfg.popular,
         );
-        let top = lists
+        // Facts ids follow the scope's popularity: map the lists onto them.
+        let fid: Vec<u32> = names
             .iter()
-            .flatten()
-            .map(|nb| nb.score)
-            .fold(0.0f32, f32::max);
-        let quant = Quantiser::new(top);
+            .map(|s| facts.id(s).expect("every SKU has facts"))
+            .collect();
+        for l in lists.iter_mut() {
+            for nb in l.iter_mut() {
+                nb.id = fid[nb.id as usize];
+            }
+        }
+        let quant = Quantiser::fit(lists.iter().flatten().map(|nb| nb.score));
         let keyed: Vec<usize> = (0..n).filter(|&i| !lists[i].is_empty()).collect();
         let shards = keyed.len().div_ceil(cfg.skus_per_shard.max(1)).max(1) as u32;
         let mut groups: Vec<Vec<NeighbourList>> = vec![Vec::new(); shards as usize];

@@ -1,7 +1,7 @@
-//! Streams orders one at a time: orders per day follow a weekly and yearly
-//! rhythm, times of day a diurnal curve, customers a heavy-tailed repeat
-//! distribution, and baskets mix regional best sellers, the customer's
-//! favourite category and staple, and planted mission partners.
+//! Generates orders: orders per day follow a weekly and yearly rhythm, times
+//! of day a diurnal curve, customers a heavy-tailed repeat distribution, and
+//! baskets mix regional best sellers, the customer's favourite category and
+//! staple, and planted mission partners.
 
 use super::dates;
 use super::rng::{splitmix64, Rng};
@@ -54,22 +54,50 @@ pub struct Order {
     pub lines: Vec<Line>,
 }
 
-/// The streaming generator.
-pub struct OrderStream<'w> {
-    world: &'w World,
-    rng: Rng,
-    /// Cumulative order count at the end of each day.
-    day_end: Vec<u64>,
-    day: u32,
-    next_seq: u64,
-    hourly_cdf: [f64; 25],
-    /// Per category, probability of accepting a draw today (seasonality).
-    season_accept: Vec<f64>,
-    customer_mult: u64,
+/// Orders are generated in chunks of at most this many, each within one day
+/// and with its own random stream, so chunks can be generated in parallel and
+/// the output does not depend on the number of threads.
+pub const CHUNK_ORDERS: u64 = 8192;
+
+/// A run of consecutive orders within one day.
+#[derive(Clone, Copy, Debug)]
+pub struct Chunk {
+    /// Day index.
+    pub day: u32,
+    /// First order sequence number.
+    pub start: u64,
+    /// One past the last order sequence number.
+    pub end: u64,
+    /// Sequence number of the day's first order.
+    pub day_start: u64,
+    /// Orders on that day.
+    pub day_orders: u64,
 }
 
-impl<'w> OrderStream<'w> {
-    /// A stream of `world.params.orders` orders in time order.
+/// How the orders are laid out over days and chunks; shared by all threads.
+pub struct Plan<'w> {
+    world: &'w World,
+    chunks: Vec<Chunk>,
+    hourly_cdf: [f64; 25],
+    customer_mult: u64,
+    stream_seed: u64,
+}
+
+/// Generates the orders of one chunk.
+pub struct OrderStream<'p, 'w> {
+    plan: &'p Plan<'w>,
+    world: &'w World,
+    rng: Rng,
+    chunk: Chunk,
+    day: u32,
+    next_seq: u64,
+    /// Per category, probability of accepting a draw today (seasonality).
+    season_accept: Vec<f64>,
+}
+
+impl<'w> Plan<'w> {
+    /// Spreads `world.params.orders` orders over the days (weekly and yearly
+    /// rhythm) and cuts each day into chunks.
     pub fn new(world: &'w World) -> Self {
         let p = &world.params;
         let weights: Vec<f64> = (0..p.days)
@@ -85,15 +113,28 @@ impl<'w> OrderStream<'w> {
             .collect();
         let total: f64 = weights.iter().sum();
         let mut acc = 0.0;
-        let day_end = weights
-            .iter()
-            .map(|w| {
-                acc += w;
-                ((acc / total) * p.orders as f64).round() as u64
-            })
-            .collect::<Vec<_>>();
-        let mut day_end = day_end;
-        *day_end.last_mut().expect("at least one day") = p.orders;
+        let mut day_start = 0u64;
+        let mut chunks = Vec::new();
+        for (d, w) in weights.iter().enumerate() {
+            acc += w;
+            let day_end = if d + 1 == weights.len() {
+                p.orders
+            } else {
+                (((acc / total) * p.orders as f64).round() as u64).clamp(day_start, p.orders)
+            };
+            let n = day_end - day_start;
+            let pieces = n.div_ceil(CHUNK_ORDERS);
+            for k in 0..pieces {
+                chunks.push(Chunk {
+                    day: d as u32,
+                    start: day_start + n * k / pieces,
+                    end: day_start + n * (k + 1) / pieces,
+                    day_start,
+                    day_orders: n,
+                });
+            }
+            day_start = day_end;
+        }
 
         let mut hourly_cdf = [0.0; 25];
         let hsum: f64 = HOURLY.iter().sum();
@@ -109,21 +150,45 @@ impl<'w> OrderStream<'w> {
         while gcd(customer_mult, m) != 1 {
             customer_mult += 2;
         }
-
-        let mut s = OrderStream {
+        Plan {
             world,
-            rng: Rng::new(p.seed ^ 0x0DE5_0DE5_0DE5),
-            day_end,
-            day: 0,
-            next_seq: 0,
+            chunks,
             hourly_cdf,
-            season_accept: Vec::new(),
             customer_mult,
+            stream_seed: splitmix64(p.seed ^ 0x0DE5_0DE5_0DE5),
+        }
+    }
+
+    /// The chunks, in time order.
+    pub fn chunks(&self) -> &[Chunk] {
+        &self.chunks
+    }
+
+    /// The generator of chunk `i`.
+    pub fn stream(&self, i: usize) -> OrderStream<'_, 'w> {
+        let chunk = self.chunks[i];
+        let mut s = OrderStream {
+            plan: self,
+            world: self.world,
+            rng: Rng::new(splitmix64(self.stream_seed ^ i as u64)),
+            chunk,
+            day: chunk.day,
+            next_seq: chunk.start,
+            season_accept: Vec::new(),
         };
         s.set_season();
         s
     }
 
+    fn second_of_day(&self, x: f64) -> u32 {
+        let cdf = &self.hourly_cdf;
+        let h = (cdf.partition_point(|&c| c <= x).max(1) - 1).min(23);
+        let frac = (x - cdf[h]) / (cdf[h + 1] - cdf[h]);
+        ((h as f64 + frac.clamp(0.0, 1.0)) * 3600.0).min(86_399.0) as u32
+    }
+}
+
+impl OrderStream<'_, '_> {
     fn set_season(&mut self) {
         let z = self.world.params.start_day + self.day as i64;
         let t = dates::day_of_year(z) as f64 / 365.25;
@@ -142,30 +207,20 @@ impl<'w> OrderStream<'w> {
     /// Fills `order` with the next order; false when all have been produced.
     pub fn next_into(&mut self, order: &mut Order) -> bool {
         let w = self.world;
-        if self.next_seq >= w.params.orders {
+        if self.next_seq >= self.chunk.end {
             return false;
         }
-        while self.day_end[self.day as usize] <= self.next_seq {
-            self.day += 1;
-            self.set_season();
-        }
-        let day_start = if self.day == 0 {
-            0
-        } else {
-            self.day_end[self.day as usize - 1]
-        };
-        let in_day = self.day_end[self.day as usize] - day_start;
-        let j = self.next_seq - day_start;
-        let x = (j as f64 + self.rng.f64()) / in_day as f64;
+        let j = self.next_seq - self.chunk.day_start;
+        let x = (j as f64 + self.rng.f64()) / self.chunk.day_orders as f64;
         order.seq = self.next_seq;
         order.day = self.day;
-        order.second = self.second_of_day(x);
+        order.second = self.plan.second_of_day(x);
         self.next_seq += 1;
 
         // Customers: rank ~ M * U^2.5 gives a heavy tail of repeat buyers.
         let m = w.params.customers;
         let rank = ((m as f64 * self.rng.f64().powf(2.5)) as u64).min(m - 1);
-        let customer = ((rank as u128 * self.customer_mult as u128) % m as u128) as u64;
+        let customer = ((rank as u128 * self.plan.customer_mult as u128) % m as u128) as u64;
         order.customer = customer;
         let h = splitmix64(customer ^ w.params.seed.rotate_left(17));
         let region = w.region_for((h >> 11) as f64 * (1.0 / (1u64 << 53) as f64));
@@ -179,7 +234,7 @@ impl<'w> OrderStream<'w> {
         let max_lines = (w.params.skus as u64 / 2).min(60);
         let k = (1 + self.rng.geometric(1.0 / w.params.mean_basket)).min(max_lines) as usize;
         order.lines.clear();
-        let first = if self.rng.chance(STAPLE_PROB) {
+        let first = if self.on_sale(staple) && self.rng.chance(STAPLE_PROB) {
             staple
         } else if self.rng.chance(FAVOURITE_PROB) {
             self.seasonal(|rng| fav_members[fav_table.sample(rng)])
@@ -197,7 +252,7 @@ impl<'w> OrderStream<'w> {
                     continue;
                 }
                 let c = mission[self.rng.below(mission.len() as u64) as usize];
-                if c == b {
+                if c == b || !self.on_sale(c) {
                     continue;
                 }
                 c
@@ -211,17 +266,27 @@ impl<'w> OrderStream<'w> {
         true
     }
 
-    /// Draws with `draw` until a draw survives today's seasonal thinning.
+    /// Draws with `draw` until a draw is on sale today and survives today's
+    /// seasonal thinning (giving up on the season after 16 tries).
     fn seasonal(&mut self, draw: impl Fn(&mut Rng) -> u32) -> u32 {
         let mut s = draw(&mut self.rng);
-        for _ in 0..16 {
-            let c = self.world.skus[s as usize].category as usize;
-            if self.rng.f64() < self.season_accept[c] {
-                break;
+        for tries in 0..1000 {
+            let sku = &self.world.skus[s as usize];
+            if self.on_sale(s)
+                && (tries >= 16 || self.rng.f64() < self.season_accept[sku.category as usize])
+            {
+                return s;
             }
             s = draw(&mut self.rng);
         }
-        s
+        // Nothing drawn is on sale yet: the category's anchor SKU always is.
+        self.world.skus[s as usize].category
+    }
+
+    /// Whether `sku` has launched by the current day.
+    #[inline]
+    fn on_sale(&self, sku: u32) -> bool {
+        self.world.skus[sku as usize].launch_day <= self.day
     }
 
     fn push_line(&mut self, order: &mut Order, sku: u32) {
@@ -241,13 +306,6 @@ impl<'w> OrderStream<'w> {
             quantity,
             price_cents: charm_cents(price),
         });
-    }
-
-    fn second_of_day(&self, x: f64) -> u32 {
-        let cdf = &self.hourly_cdf;
-        let h = (cdf.partition_point(|&c| c <= x).max(1) - 1).min(23);
-        let frac = (x - cdf[h]) / (cdf[h + 1] - cdf[h]);
-        ((h as f64 + frac.clamp(0.0, 1.0)) * 3600.0).min(86_399.0) as u32
     }
 }
 

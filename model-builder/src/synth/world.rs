@@ -76,6 +76,9 @@ impl Params {
 /// the best seller has about 1% of lines at 40k SKUs, as in real shops.
 pub const ZIPF_OFFSET: f64 = 10.0;
 
+/// Share of SKUs launched during the history rather than before it.
+pub const LAUNCH_SHARE: f64 = 0.1;
+
 /// A product category.
 #[derive(Clone, Debug)]
 pub struct Category {
@@ -106,6 +109,9 @@ pub struct Sku {
     pub mission: u32,
     /// Whether the catalog lists it as in stock.
     pub in_stock: bool,
+    /// Day index it goes on sale (0 for the established range; a share of
+    /// SKUs launch during the history, so some have little or no history).
+    pub launch_day: u32,
 }
 
 /// A sales region.
@@ -226,7 +232,9 @@ impl World {
             })
             .collect();
 
-        // Category sizes vary: each category gets one SKU, the rest by log-normal weight.
+        // Category sizes vary: SKU `c` < n_cat anchors category `c` (and is on sale
+        // from day 0, so every category always has something to sell); the rest
+        // are spread by log-normal weight.
         let cat_weights: Vec<f64> = (0..n_cat).map(|_| (0.7 * rng.normal()).exp()).collect();
         let cat_sizer = AliasTable::new(&cat_weights);
         let mut ranks: Vec<u32> = (0..params.skus).collect();
@@ -248,6 +256,11 @@ impl World {
                     rank: ranks[i],
                     mission: u32::MAX,
                     in_stock: rng.chance(0.95),
+                    launch_day: if i >= n_cat && rng.chance(LAUNCH_SHARE) {
+                        rng.below(params.days as u64) as u32
+                    } else {
+                        0
+                    },
                 }
             })
             .collect();

@@ -19,14 +19,12 @@ use super::world::World;
 /// Header of the orders file (the builder's generic schema).
 pub const ORDERS_HEADER: &str = "order_id,sku,ts,region,price,quantity,category,customer_id,brand";
 /// Header of the truth file.
-pub const TRUTH_HEADER: &str = "sku,mission,partners";
+pub const TRUTH_HEADER: &str = "sku,mission,launched,partners";
 /// Header of the catalog file.
 pub const CATALOG_HEADER: &str = "sku,title,price,url,image,category,in_stock";
 
 /// Order ids start here so they look like a shop's invoice numbers.
 pub const FIRST_ORDER_ID: u64 = 10_000_000;
-
-const FLUSH_AT: usize = 1 << 20;
 
 /// A file being written atomically, gzip-compressed when its name ends in
 /// `.gz`. Writing (and compressing) happens on a background thread so it
@@ -149,99 +147,71 @@ fn push_2(buf: &mut Vec<u8>, n: u32) {
     buf.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
 }
 
-/// Formats orders into CSV lines, with per-day and per-world strings cached.
+/// Formats orders into CSV lines, caching the date string of the current day.
 pub struct OrdersCsv {
-    buf: Vec<u8>,
     day: u32,
     date: Vec<u8>,
     order_head: Vec<u8>,
     order_mid: Vec<u8>,
     order_tail: Vec<u8>,
-    /// Lines written so far.
-    pub lines: u64,
-    /// Bytes formatted so far (uncompressed).
-    pub bytes: u64,
 }
 
 impl OrdersCsv {
-    /// A formatter; call [`OrdersCsv::header`] first.
+    /// A formatter.
     pub fn new() -> Self {
         OrdersCsv {
-            buf: Vec::with_capacity(FLUSH_AT + 64 * 1024),
             day: u32::MAX,
             date: Vec::new(),
             order_head: Vec::new(),
             order_mid: Vec::new(),
             order_tail: Vec::new(),
-            lines: 0,
-            bytes: 0,
         }
     }
 
-    /// Writes the header row.
-    pub fn header(&mut self, out: &mut AtomicOut) -> Result<()> {
-        self.buf.extend_from_slice(ORDERS_HEADER.as_bytes());
-        self.buf.push(b'\n');
-        self.flush(out)
-    }
-
-    /// Formats one order; flushes to `out` when the buffer is full.
-    pub fn order(&mut self, world: &World, o: &Order, out: &mut AtomicOut) -> Result<()> {
+    /// Appends one order's lines to `buf`.
+    pub fn order(&mut self, world: &World, o: &Order, buf: &mut Vec<u8>) {
         if o.day != self.day {
             self.day = o.day;
             self.date =
                 super::dates::format_date(world.params.start_day + o.day as i64).into_bytes();
         }
-        // Per-order fields around the SKU and the per-line fields.
+        // Per-order fields before the SKU, between the SKU and the per-line
+        // fields, and after them.
         self.order_head.clear();
         push_u64(&mut self.order_head, FIRST_ORDER_ID + o.seq);
         self.order_head.push(b',');
-        let ts = &mut self.order_mid;
-        ts.clear();
-        ts.push(b',');
-        ts.extend_from_slice(&self.date);
-        ts.push(b' ');
-        push_2(ts, o.second / 3600);
-        ts.push(b':');
-        push_2(ts, o.second / 60 % 60);
-        ts.push(b':');
-        push_2(ts, o.second % 60);
-        ts.push(b',');
-        ts.extend_from_slice(world.regions[o.region as usize].name.as_bytes());
-        ts.push(b',');
-        self.order_tail.clear();
-        self.order_tail.push(b',');
-        self.order_tail.push(b'C');
-        push_u64(&mut self.order_tail, o.customer);
-        self.order_tail.push(b',');
-        self.order_tail
-            .extend_from_slice(world.params.brand.as_bytes());
-        self.order_tail.push(b'\n');
-        let start = self.buf.len();
+        let mid = &mut self.order_mid;
+        mid.clear();
+        mid.push(b',');
+        mid.extend_from_slice(&self.date);
+        mid.push(b' ');
+        push_2(mid, o.second / 3600);
+        mid.push(b':');
+        push_2(mid, o.second / 60 % 60);
+        mid.push(b':');
+        push_2(mid, o.second % 60);
+        mid.push(b',');
+        mid.extend_from_slice(world.regions[o.region as usize].name.as_bytes());
+        mid.push(b',');
+        let tail = &mut self.order_tail;
+        tail.clear();
+        tail.extend_from_slice(b",C");
+        push_u64(tail, o.customer);
+        tail.push(b',');
+        tail.extend_from_slice(world.params.brand.as_bytes());
+        tail.push(b'\n');
         for l in &o.lines {
             let sku = &world.skus[l.sku as usize];
-            self.buf.extend_from_slice(&self.order_head);
-            self.buf.extend_from_slice(sku.id.as_bytes());
-            self.buf.extend_from_slice(&self.order_mid);
-            push_price(&mut self.buf, l.price_cents);
-            self.buf.push(b',');
-            push_u64(&mut self.buf, l.quantity as u64);
-            self.buf.push(b',');
-            self.buf
-                .extend_from_slice(world.categories[sku.category as usize].name.as_bytes());
-            self.buf.extend_from_slice(&self.order_tail);
+            buf.extend_from_slice(&self.order_head);
+            buf.extend_from_slice(sku.id.as_bytes());
+            buf.extend_from_slice(&self.order_mid);
+            push_price(buf, l.price_cents);
+            buf.push(b',');
+            push_u64(buf, l.quantity as u64);
+            buf.push(b',');
+            buf.extend_from_slice(world.categories[sku.category as usize].name.as_bytes());
+            buf.extend_from_slice(&self.order_tail);
         }
-        self.lines += o.lines.len() as u64;
-        self.bytes += (self.buf.len() - start) as u64;
-        if self.buf.len() >= FLUSH_AT {
-            self.flush(out)?;
-        }
-        Ok(())
-    }
-
-    /// Writes out whatever is buffered.
-    pub fn flush(&mut self, out: &mut AtomicOut) -> Result<()> {
-        out.write_buf(&mut self.buf)
     }
 }
 
@@ -251,8 +221,9 @@ impl Default for OrdersCsv {
     }
 }
 
-/// Writes each SKU's planted partners: `sku,mission,partners` with partners
-/// separated by spaces (empty for a mission of one).
+/// Writes each SKU's planted partners: `sku,mission,launched,partners`, with
+/// the date the SKU went on sale and its partners separated by spaces (empty
+/// for a mission of one).
 pub fn write_truth(world: &World, path: &Path) -> Result<()> {
     let mut out = AtomicOut::create(path)?;
     let mut buf = Vec::with_capacity(world.skus.len() * 40);
@@ -262,6 +233,9 @@ pub fn write_truth(world: &World, path: &Path) -> Result<()> {
         buf.extend_from_slice(s.id.as_bytes());
         buf.extend_from_slice(b",m");
         push_u64(&mut buf, s.mission as u64);
+        buf.push(b',');
+        let launched = super::dates::format_date(world.params.start_day + s.launch_day as i64);
+        buf.extend_from_slice(launched.as_bytes());
         buf.push(b',');
         for (n, p) in world.partners(i as u32).enumerate() {
             if n > 0 {

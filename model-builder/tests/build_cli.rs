@@ -1,0 +1,424 @@
+//! End-to-end tests of `model-builder build` / `recommend` on small files
+//! written here: input errors, mappings, gzip and JSON Lines, catalog rules,
+//! cold start, region tables and atomic output.
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_model-builder"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("model-builder runs")
+}
+
+fn recommend(table: &Path, extra: &[&str], queries: &str) -> Vec<serde_json::Value> {
+    let mut child = bin()
+        .args(["recommend", "--table", table.to_str().unwrap()])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(queries.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn skus(v: &serde_json::Value) -> Vec<String> {
+    v["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["sku"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Orders with planted pairs: (A,B), (C,D), (E,F) in region `north`, (A,G) in
+/// region `south`; plus background SKUs.
+fn planted_csv(dir: &Path) -> PathBuf {
+    let mut s = String::from("order_id,sku,ts,region,price,quantity,category\n");
+    let mut o = 0;
+    for day in 0..200 {
+        for (a, b, region) in [
+            ("A", "B", "north"),
+            ("C", "D", "north"),
+            ("E", "F", "north"),
+            ("A", "G", "south"),
+        ] {
+            if region == "south" && day % 2 == 1 {
+                continue;
+            }
+            o += 1;
+            let ts = format!("2024-{:02}-{:02} 10:00:00", 1 + day / 28 % 12, 1 + day % 28);
+            let bg = format!("Z{}", (day * 7 + o) % 13);
+            for sku in [a, b, bg.as_str()] {
+                let cat = if sku.starts_with('Z') { "misc" } else { "main" };
+                s.push_str(&format!("o{o},{sku},{ts},{region},2.50,1,{cat}\n"));
+            }
+        }
+    }
+    let p = dir.join("orders.csv");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+#[test]
+fn build_and_recommend_on_the_generic_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = planted_csv(dir.path());
+    let out = dir.path().join("t");
+    let o = run(&[
+        "build",
+        "--orders",
+        orders.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        summary.contains("orders") && summary.contains("bytes/edge"),
+        "{summary}"
+    );
+    assert!(out.join("build.json").is_file());
+    assert!(out.join("manifests/default/all.json").is_file());
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("manifests/default/all.json")).unwrap(),
+    )
+    .unwrap();
+    for k in manifest["keys"].as_array().unwrap() {
+        assert!(out.join("kv").join(k["key"].as_str().unwrap()).is_file());
+        assert_eq!(k["sha256"].as_str().unwrap().len(), 64);
+    }
+    let res = recommend(
+        &out,
+        &["-k", "3"],
+        "{\"skus\":[\"C\"]}\n{\"skus\":[\"A\",\"B\"]}\n{\"skus\":[\"nope\"]}\n",
+    );
+    assert_eq!(res.len(), 3);
+    let first = skus(&res[0]);
+    assert_eq!(first[0], "D", "{res:?}");
+    assert!(!first.contains(&"C".to_string()));
+    assert_eq!(res[0]["offers"][0]["fallback"], false);
+    assert!(res[0]["offers"][0]["together"].as_u64().unwrap() > 0);
+    let second = skus(&res[1]);
+    assert!(!second.contains(&"A".to_string()) && !second.contains(&"B".to_string()));
+    // unknown SKU: popularity fallback, marked
+    assert_eq!(skus(&res[2]).len(), 3);
+    assert!(res[2]["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["fallback"] == true));
+}
+
+#[test]
+fn region_tables_blend_toward_the_brand_wide_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = planted_csv(dir.path());
+    let out = dir.path().join("t");
+    let o = run(&[
+        "build",
+        "--orders",
+        orders.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--region-min-orders",
+        "150",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // north has 600 orders (own table); south has 100 (borrows `all`).
+    assert!(out.join("manifests/default/north.json").is_file());
+    let south: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("manifests/default/south.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(south["fallback_region"], "all");
+    let res = recommend(
+        &out,
+        &["-k", "1"],
+        "{\"skus\":[\"A\"],\"region\":\"north\"}\n{\"skus\":[\"A\"],\"region\":\"south\"}\n",
+    );
+    // In north, A goes with B only; in the borrowed table A goes with B (3x) and G.
+    assert_eq!(skus(&res[0]), ["B"]);
+    assert_eq!(skus(&res[1]), ["B"]);
+}
+
+#[test]
+fn bad_rows_name_file_line_and_field_and_can_be_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.csv");
+    std::fs::write(&p, "order_id,sku,ts\n1,A,2024-01-01 10:00:00\n1,B,2024-01-01 10:00:00\n2,A,yesterday\n2,B,2024-01-02\n").unwrap();
+    let out = dir.path().join("t");
+    let o = run(&[
+        "build",
+        "--orders",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.csv:4: field `ts`"), "{err}");
+    assert!(!out.exists(), "nothing written on failure");
+    let o = run(&[
+        "build",
+        "--orders",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--skip-bad-rows",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("skipped 1 malformed rows"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1 bad skipped"));
+
+    let p2 = dir.path().join("nosku.csv");
+    std::fs::write(&p2, "order_id,item\n1,A\n").unwrap();
+    let o = run(&[
+        "build",
+        "--orders",
+        p2.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("nosku.csv:1: field `sku`: required column missing"),
+        "{err}"
+    );
+
+    let p3 = dir.path().join("empty.jsonl");
+    std::fs::write(
+        &p3,
+        "{\"order_id\":\"1\",\"sku\":\"A\"}\n{\"order_id\":\"1\",\"sku\":\"\"}\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "build",
+        "--orders",
+        p3.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("empty.jsonl:2: field `sku`: empty (required)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn failed_build_leaves_the_previous_output_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = planted_csv(dir.path());
+    let out = dir.path().join("t");
+    let o = run(&[
+        "build",
+        "--orders",
+        orders.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--version-tag",
+        "v1",
+    ]);
+    assert!(o.status.success());
+    let before = std::fs::read(out.join("build.json")).unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "order_id,sku,price\n1,A,cheap\n").unwrap();
+    let o = run(&[
+        "build",
+        "--orders",
+        bad.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--version-tag",
+        "v2",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.csv:2: field `price`"));
+    assert_eq!(std::fs::read(out.join("build.json")).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".t."))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A successful rebuild replaces it as a whole.
+    let o = run(&[
+        "build",
+        "--orders",
+        orders.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--version-tag",
+        "v3",
+    ]);
+    assert!(o.status.success());
+    assert!(out.join("kv/tables/default/all/v3/facts").is_file());
+    assert!(!out.join("kv/tables/default/all/v1").exists());
+}
+
+#[test]
+fn mapping_filters_gzip_and_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    // UCI layout, quoted description with a comma, a cancellation, a zero
+    // quantity, a POST line.
+    let csv = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n\
+        536365,85123A,\"HANGER, WHITE\",6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n\
+        536365,71053,LANTERN,6,2010-12-01 08:26:00,3.39,17850,United Kingdom\n\
+        536365,POST,POSTAGE,1,2010-12-01 08:26:00,18.0,17850,United Kingdom\n\
+        C536366,85123A,HANGER,-1,2010-12-01 08:28:00,2.55,17850,United Kingdom\n\
+        536367,71053,LANTERN,0,2010-12-01 08:34:00,3.39,13047,United Kingdom\n\
+        536368,85123A,HANGER,2,2010-12-01 08:34:00,2.55,13047,United Kingdom\n\
+        536368,71053,LANTERN,2,2010-12-01 08:34:00,3.39,13047,United Kingdom\n";
+    let gz = dir.path().join("retail.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    enc.write_all(csv.as_bytes()).unwrap();
+    enc.finish().unwrap();
+    let mapping = concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/online-retail.toml");
+    let out = dir.path().join("t");
+    let o = run(&[
+        "build",
+        "--orders",
+        gz.to_str().unwrap(),
+        "--mapping",
+        mapping,
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
+    assert_eq!(summary["ingest"]["rows"], 7);
+    assert_eq!(summary["ingest"]["kept"], 4);
+    assert_eq!(summary["ingest"]["filtered"], 3);
+    assert_eq!(summary["counts"]["orders"], 2);
+    assert!(out.join("manifests/default/united-kingdom.json").is_file());
+    let res = recommend(
+        &out,
+        &["-k", "1"],
+        "{\"skus\":[\"85123A\"],\"region\":\"United Kingdom\"}\n",
+    );
+    assert_eq!(skus(&res[0]), ["71053"]);
+
+    let jl = dir.path().join("orders.jsonl");
+    std::fs::write(
+        &jl,
+        "{\"order_id\":1,\"sku\":\"A\",\"ts\":\"2024-01-01T10:00:00Z\"}\n\n{\"order_id\":1,\"sku\":\"B\"}\n{\"order_id\":2,\"sku\":\"A\"}\n{\"order_id\":2,\"sku\":\"B\"}\n",
+    )
+    .unwrap();
+    let out2 = dir.path().join("t2");
+    let o = run(&[
+        "build",
+        "--orders",
+        jl.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        skus(&recommend(&out2, &["-k", "1"], "{\"skus\":[\"A\"]}\n")[0]),
+        ["B"]
+    );
+}
+
+#[test]
+fn catalog_limits_offers_and_gives_cold_start_fallbacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = planted_csv(dir.path());
+    // D is out of stock; B is missing from the catalog; N is new (no history)
+    // in category `main`.
+    let cat = dir.path().join("catalog.csv");
+    let mut s = String::from("sku,title,price,url,image,category,in_stock,cost\n");
+    for sku in ["A", "C", "E", "F", "G", "N"] {
+        s.push_str(&format!(
+            "{sku},Item {sku},3.00,/p/{sku},/i/{sku}.jpg,main,true,1.00\n"
+        ));
+    }
+    s.push_str("D,Item D,3.00,/p/D,/i/D.jpg,main,false,\n");
+    for z in 0..13 {
+        s.push_str(&format!("Z{z},Z {z},1.00,/p/Z{z},/i/Z{z}.jpg,misc,yes,\n"));
+    }
+    std::fs::write(&cat, s).unwrap();
+    let out = dir.path().join("t");
+    let o = run(&[
+        "build",
+        "--orders",
+        orders.to_str().unwrap(),
+        "--catalog",
+        cat.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("manifests/default/all.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(m["catalog_prefix"].as_str().unwrap().contains("_catalog"));
+    let res = recommend(
+        &out,
+        &["-k", "5"],
+        "{\"skus\":[\"C\"]}\n{\"skus\":[\"A\"]}\n{\"skus\":[\"N\"]}\n",
+    );
+    let c = skus(&res[0]);
+    assert!(!c.contains(&"D".to_string()), "out of stock: {c:?}");
+    let a = skus(&res[1]);
+    assert!(!a.contains(&"B".to_string()), "not in catalog: {a:?}");
+    assert_eq!(a[0], "G");
+    // N has no history: its category's pattern, marked fallback.
+    let n = &res[2]["offers"];
+    assert!(!n.as_array().unwrap().is_empty());
+    assert!(n.as_array().unwrap().iter().all(|o| o["fallback"] == true));
+    assert!(
+        n[0]["score"].as_f64().unwrap() > 0.0,
+        "category pattern, not popularity: {n}"
+    );
+
+    let bad = dir.path().join("badcat.csv");
+    std::fs::write(&bad, "sku,price,in_stock\nA,1.0,maybe\n").unwrap();
+    let o = run(&[
+        "build",
+        "--orders",
+        orders.to_str().unwrap(),
+        "--catalog",
+        bad.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("badcat.csv:2: field `in_stock`"));
+}

@@ -1,0 +1,65 @@
+// The whole local stack, shared by the demo and the end-to-end tests:
+// demo data (real UCI orders + a synthetic brand) → `model-builder build` per
+// brand → `model-builder publish --local` (tables and configuration into local
+// KV) → D1 migrations → the shop origin and the worker under `wrangler dev`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { startOrigin, addRoute } from './origin.mjs';
+import { startWorker, runWrangler, ROOT } from './wrangler.mjs';
+import { loadShop, shopRoutes } from './shop.mjs';
+
+export const MODEL_BUILDER = path.join(ROOT, 'target', 'release', 'model-builder');
+export const BRANDS = ['gifts', 'homewares'];
+
+/** Secrets the local stack runs with (local only; production uses `wrangler secret put`). */
+export const LOCAL_SECRETS = {
+  TOKEN_SECRET: 'local-demo-token-secret-not-for-production',
+  ADMIN_SECRET: 'local-admin',
+  WEBHOOK_SECRET: 'local-webhook-secret',
+};
+
+const newer = (a, b) => fs.existsSync(b) && fs.statSync(b).mtimeMs >= fs.statSync(a).mtimeMs;
+
+function run(cmd, args, opts = {}) {
+  execFileSync(cmd, args, { cwd: ROOT, stdio: opts.quiet ? 'pipe' : 'inherit', env: process.env });
+}
+
+/** Writes the demo data and builds each brand's tables under `dir`, unless already up to date. */
+export function prepareData(dir, { quiet = false } = {}) {
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = path.join(dir, 'shop-orders.json');
+  const sources = [path.join(ROOT, 'data', 'online-retail.csv.gz'), path.join(ROOT, 'scripts', 'lib', 'demo-data.mjs'), MODEL_BUILDER];
+  if (!sources.every((s) => newer(s, stamp))) {
+    run('node', [path.join(ROOT, 'scripts', 'lib', 'demo-data.mjs'), dir, MODEL_BUILDER], { quiet });
+  }
+  for (const brand of BRANDS) {
+    const out = path.join(dir, `tables-${brand}`);
+    if (newer(stamp, path.join(out, 'build.json')) && newer(MODEL_BUILDER, path.join(out, 'build.json'))) continue;
+    run(MODEL_BUILDER, ['build', '--quiet', '--orders', path.join(dir, `${brand}-orders.csv`),
+      '--catalog', path.join(dir, `${brand}-catalog.csv`), '--out', out], { quiet });
+  }
+}
+
+/** Publishes both brands' tables and the configuration into local KV, and applies the D1 migrations. */
+export async function publishLocal(dataDir, persistTo, { quiet = false, tables = true, configDir = path.join(ROOT, 'config') } = {}) {
+  if (!tables) run(MODEL_BUILDER, ['publish', '--local', '--persist-to', persistTo, '--config', configDir], { quiet });
+  for (const brand of tables ? BRANDS : []) {
+    const args = ['publish', '--local', '--persist-to', persistTo, '--tables', path.join(dataDir, `tables-${brand}`)];
+    if (brand === BRANDS[BRANDS.length - 1]) args.push('--config', configDir);
+    run(MODEL_BUILDER, args, { quiet });
+  }
+  const d1 = await runWrangler(['d1', 'migrations', 'apply', 'upsell-events', '--local', '--persist-to', persistTo]);
+  if (d1.code !== 0) throw new Error(`d1 migrations failed:\n${d1.stdout}\n${d1.stderr}`);
+}
+
+/** Starts the shop origin (serving the demo data) and the worker in front of it. */
+export async function startStack({ dataDir, persistTo, port, originPort = 0, echo = false, vars = {} }) {
+  addRoute(shopRoutes(loadShop(dataDir)));
+  const origin = await startOrigin(originPort);
+  const worker = await startWorker({
+    port, persistTo, echo,
+    vars: { ORIGIN_URL: origin.url, TRUST_COUNTRY_HEADER: 'true', ...LOCAL_SECRETS, ...vars },
+  });
+  return { origin, worker, stop: async () => { await worker.stop(); origin.server.close(); } };
+}

@@ -1,0 +1,94 @@
+// End-to-end fault cases on the table side: each runs a fresh worker (a fresh
+// isolate, so no decoded shard is cached) over local KV prepared through the
+// real wrangler, and the shopper must get the origin's page byte for byte.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, runWrangler } from '../../scripts/lib/wrangler.mjs';
+import { prepareData, publishLocal, startStack } from '../../scripts/lib/stack.mjs';
+import { request } from './http.mjs';
+
+const dataDir = path.join(ROOT, 'target', 'e2e-data');
+
+/** Runs `body(stack)` on a fresh stack whose local KV was prepared by `prepare(persistTo)`. */
+async function withStack(name, prepare, body) {
+  prepareData(dataDir, { quiet: true });
+  const persistTo = path.join(ROOT, 'tests', '.tmp', `${name}-${process.pid}`);
+  fs.rmSync(persistTo, { recursive: true, force: true });
+  await prepare(persistTo);
+  const stack = await startStack({ dataDir, persistTo });
+  try {
+    await body(stack);
+  } finally {
+    await stack.stop();
+    fs.rmSync(persistTo, { recursive: true, force: true });
+  }
+}
+
+async function assertUnchanged(stack, p, headers = {}) {
+  const h = { host: 'gifts.localhost', ...headers };
+  const [edge, origin] = await Promise.all([request(stack.worker.url + p, { headers: h }), request(stack.origin.url + p, { headers: h })]);
+  assert.equal(edge.status, origin.status);
+  assert.ok(edge.body.equals(origin.body), `${p}: page must be the origin's bytes`);
+  assert.doesNotMatch(edge.body.toString('utf8'), /upsell-offers/);
+}
+
+const kvPut = async (persistTo, key, file) => {
+  const r = await runWrangler(['kv', 'key', 'put', key, '--path', file, '--binding', 'TABLES', '--local', '--persist-to', persistTo]);
+  assert.equal(r.code, 0, r.stderr);
+};
+
+const skus = () => {
+  const orders = JSON.parse(fs.readFileSync(path.join(dataDir, 'shop-orders.json'), 'utf8'));
+  return orders.gifts[0].lines.map((l) => l.sku).slice(0, 3).join(',');
+};
+
+test('no tables in KV: configured brand, confirmation page, no offers, page unchanged', async () => {
+  await withStack('empty', (p) => publishLocal(dataDir, p, { quiet: true, tables: false }), async (stack) => {
+    await assertUnchanged(stack, `/checkout/thank_you?fixture=plain&skus=${skus()}`);
+  });
+});
+
+test('corrupt neighbour shards: page unchanged', async () => {
+  await withStack('corrupt', async (p) => {
+    await publishLocal(dataDir, p, { quiet: true });
+    const garbage = path.join(p, 'garbage.bin');
+    fs.writeFileSync(garbage, Buffer.from('definitely not a table shard'));
+    for (const region of ['all', 'uk', 'eu', 'row']) {
+      const m = JSON.parse(fs.readFileSync(path.join(dataDir, 'tables-gifts', 'manifests', 'gifts', `${region}.json`), 'utf8'));
+      for (const k of m.keys.filter((k) => k.key.includes('/nbr/'))) await kvPut(p, k.key, garbage);
+    }
+  }, async (stack) => {
+    await assertUnchanged(stack, `/checkout/thank_you?fixture=plain&skus=${skus()}`);
+    await assertUnchanged(stack, `/checkout/thank_you?fixture=plain&skus=${skus()}`, { 'x-upsell-country': 'FR' });
+  });
+});
+
+test('a manifest of a newer table format: page unchanged', async () => {
+  await withStack('newer', async (p) => {
+    await publishLocal(dataDir, p, { quiet: true });
+    for (const region of ['all', 'uk', 'eu', 'row']) {
+      const m = JSON.parse(fs.readFileSync(path.join(dataDir, 'tables-gifts', 'manifests', 'gifts', `${region}.json`), 'utf8'));
+      const file = path.join(p, `m-${region}.json`);
+      fs.writeFileSync(file, JSON.stringify({ ...m, format: 99 }));
+      await kvPut(p, `manifest/gifts/${region}`, file);
+    }
+  }, async (stack) => {
+    await assertUnchanged(stack, `/checkout/thank_you?fixture=plain&skus=${skus()}`);
+  });
+});
+
+test('a manifest naming shards that are not in KV yet: page unchanged', async () => {
+  await withStack('missing', async (p) => {
+    await publishLocal(dataDir, p, { quiet: true });
+    for (const region of ['all', 'uk', 'eu', 'row']) {
+      const m = JSON.parse(fs.readFileSync(path.join(dataDir, 'tables-gifts', 'manifests', 'gifts', `${region}.json`), 'utf8'));
+      const file = path.join(p, `m-${region}.json`);
+      fs.writeFileSync(file, JSON.stringify({ ...m, version: 'v-not-propagated', prefix: `${m.prefix}-not-propagated` }));
+      await kvPut(p, `manifest/gifts/${region}`, file);
+    }
+  }, async (stack) => {
+    await assertUnchanged(stack, `/checkout/thank_you?fixture=plain&skus=${skus()}`);
+  });
+});
