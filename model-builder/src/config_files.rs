@@ -310,35 +310,6 @@ pub fn now_unix() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn toml_keys_keep_their_lines() {
-        let src = "# platform\n[offers]\ncount = 3\nprice_max = 1_000.5\n\n[[experiments]]\nid = \"x\"\nstart = 2026-01-01T00:00:00Z\n\n[[experiments]]\nid = \"y\"\n";
-        let l = parse_layer(Scope::Platform, "p.toml", src, false).unwrap();
-        assert_eq!(l.values["offers"]["count"], 3);
-        assert_eq!(l.values["offers"]["price_max"], 1000.5);
-        assert_eq!(l.values["experiments"][0]["start"], "2026-01-01T00:00:00Z");
-        assert_eq!(l.line_of("offers.count"), Some(3));
-        assert_eq!(l.line_of("offers.price_max"), Some(4));
-        assert_eq!(l.line_of("experiments[1].id"), Some(11));
-        assert_eq!(
-            l.line_of("experiments[0].arms"),
-            Some(7).or(l.line_of("experiments[0]"))
-        );
-    }
-
-    #[test]
-    fn syntax_errors_name_file_and_line() {
-        let e = parse_layer(Scope::Platform, "p.toml", "a = 1\nb = = 2\n", false).unwrap_err();
-        assert_eq!((e.file.as_str(), e.line), ("p.toml", Some(2)));
-        let e = parse_layer(Scope::Platform, "p.json", "{\n\"a\": ,\n}", true).unwrap_err();
-        assert_eq!(e.line, Some(2));
-    }
-}
-
 /// File in the configuration directory that records started experiments.
 pub const LOCK_FILE: &str = "experiments.lock";
 
@@ -496,4 +467,33 @@ pub fn write_lock(dir: &Path, set: &ConfigSet, now: i64) -> Result<Vec<String>, 
         ConfigError::new(&p.display().to_string(), "", format!("cannot write: {e}"))
     })?;
     Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_keys_keep_their_lines() {
+        let src = "# platform\n[offers]\ncount = 3\nprice_max = 1_000.5\n\n[[experiments]]\nid = \"x\"\nstart = 2026-01-01T00:00:00Z\n\n[[experiments]]\nid = \"y\"\n";
+        let l = parse_layer(Scope::Platform, "p.toml", src, false).unwrap();
+        assert_eq!(l.values["offers"]["count"], 3);
+        assert_eq!(l.values["offers"]["price_max"], 1000.5);
+        assert_eq!(l.values["experiments"][0]["start"], "2026-01-01T00:00:00Z");
+        assert_eq!(l.line_of("offers.count"), Some(3));
+        assert_eq!(l.line_of("offers.price_max"), Some(4));
+        assert_eq!(l.line_of("experiments[1].id"), Some(11));
+        // A key the file does not set takes the line of its nearest enclosing key:
+        // here the `[[experiments]]` header of element 0.
+        assert_eq!(l.line_of("experiments[0].arms"), Some(6));
+        assert_eq!(l.line_of("experiments[0].start"), Some(8));
+    }
+
+    #[test]
+    fn syntax_errors_name_file_and_line() {
+        let e = parse_layer(Scope::Platform, "p.toml", "a = 1\nb = = 2\n", false).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("p.toml", Some(2)));
+        let e = parse_layer(Scope::Platform, "p.json", "{\n\"a\": ,\n}", true).unwrap_err();
+        assert_eq!(e.line, Some(2));
+    }
 }

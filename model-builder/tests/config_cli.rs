@@ -222,3 +222,60 @@ fn a_started_experiment_is_locked_and_cannot_change() {
     let o = mb(&["config", "compile", "--dir", "cfg"], d);
     assert!(!o.status.success(), "nothing invalid compiles");
 }
+
+#[test]
+fn the_demo_configuration_routes_each_host_and_country_to_its_own_brand_and_region() {
+    use upsell_edge::route::route;
+    let o = mb(&["config", "compile", "--dir", "config"], &repo());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cfg = upsell_edge::config::CompiledConfig::from_json(&o.stdout).unwrap();
+    let go = |host: &str, country: Option<&str>| {
+        let r = route(&cfg, "GET", host, "/order-confirmation", country)
+            .unwrap_or_else(|| panic!("{host} {country:?}"));
+        (
+            r.brand,
+            r.region,
+            r.settings.style.accent.clone(),
+            r.settings.offers.count,
+            r.settings.style.heading.clone(),
+        )
+    };
+    let hw_uk = go("homewares.localhost:8787", Some("GB"));
+    let hw_eu = go("homewares.localhost:8787", Some("FR"));
+    let hw_row = go("www.homewares.localhost", Some("US"));
+    let gi_uk = go("gifts.localhost:8787", Some("GB"));
+    let gi_eu = go("gifts.localhost", Some("DE"));
+    let gi_row = go("gifts.localhost", None);
+    assert_eq!(
+        (hw_uk.0, hw_uk.1, hw_eu.1, hw_row.1),
+        ("homewares", "uk", "eu", "row")
+    );
+    assert_eq!(
+        (gi_uk.0, gi_uk.1, gi_eu.1, gi_row.1),
+        ("gifts", "uk", "eu", "row")
+    );
+    assert_eq!(hw_uk.2, "#2a6f4e");
+    assert_eq!(gi_uk.2, "#b0306a");
+    // The one brand × region override (homewares × uk) changes only that cell.
+    assert_eq!((hw_uk.3, hw_eu.3, hw_row.3), (4, 3, 3));
+    assert_ne!(hw_uk.4, hw_eu.4);
+    assert_eq!(hw_eu.4, hw_row.4);
+    assert_eq!((gi_uk.3, gi_uk.4.clone()), (gi_eu.3, gi_eu.4.clone()));
+    assert!(route(&cfg, "GET", "homewares.localhost", "/cart", Some("GB")).is_none());
+    assert!(route(
+        &cfg,
+        "POST",
+        "homewares.localhost",
+        "/order-confirmation",
+        Some("GB")
+    )
+    .is_none());
+    assert!(route(
+        &cfg,
+        "GET",
+        "localhost:8787",
+        "/order-confirmation",
+        Some("GB")
+    )
+    .is_none());
+}

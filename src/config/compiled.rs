@@ -11,7 +11,10 @@ use super::validate::{region_set, validate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Format of the compiled configuration this code reads and writes.
+/// Format of the compiled configuration this code reads and writes. The types
+/// deny unknown fields (they also validate what people write), so any change to
+/// the compiled shape must bump this: an older worker then reports
+/// [`LoadError::NewerFormat`] and keeps its last good configuration.
 pub const CONFIG_FORMAT: u32 = 1;
 
 /// KV key of the published configuration.

@@ -22,13 +22,18 @@ try {
       if (v !== null) writeFileSync(op.path, Buffer.from(v));
     } else if (op.op === "delete") {
       await kv.delete(op.key);
-    } else if (op.op === "list") {
+    } else if (op.op === "list" || op.op === "list_get") {
       let cursor;
       do {
         const r = await kv.list({ prefix: op.prefix, cursor });
         out.list.push(...r.keys.map((k) => k.name));
         cursor = r.list_complete ? undefined : r.cursor;
       } while (cursor);
+      if (op.op === "list_get") {
+        // Values of the listed keys (text), in the same batch.
+        out.values = {};
+        for (const name of out.list) out.values[name] = await kv.get(name, "text");
+      }
     } else {
       throw new Error(`unknown op ${op.op}`);
     }

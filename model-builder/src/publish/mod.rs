@@ -109,12 +109,12 @@ pub fn publish_tables(kv: &Kv, build: &BuildOutput, now: i64) -> Result<Report> 
         .iter()
         .map(|m| history_key(&m.brand, &m.region))
         .collect();
-    let live = kv.get_text(&[mkeys.clone(), hkeys.clone()].concat())?;
-
-    // Values the live and previous versions read must not change under them.
+    // Every published manifest, not only this build's: a value any live or
+    // previous version reads (in any brand × region) must not change under it.
+    let (live, cells) = live_manifests(kv)?;
     let mut live_sha: BTreeMap<String, String> = BTreeMap::new();
-    for k in &mkeys {
-        if let Some(m) = parse(live.get(k)) {
+    for (b, r) in &cells {
+        if let Some(m) = parse(live.get(&manifest_key(b, r))) {
             for level in [Some(m.clone()), m.get("previous").cloned()]
                 .into_iter()
                 .flatten()
@@ -213,11 +213,15 @@ fn write_verified(kv: &Kv, writes: &[(String, Vec<u8>)]) -> Result<()> {
     Ok(())
 }
 
-/// Manifest keys (`manifest/<brand>/<region>`) present in KV, as (brand, region).
-pub fn live_manifests(kv: &Kv) -> Result<Vec<(String, String)>> {
-    Ok(kv
-        .list("manifest/")?
-        .into_iter()
+/// Everything under `manifest/` (manifests and histories) with its value, and
+/// the (brand, region) of every manifest key among them.
+type Live = (BTreeMap<String, Option<String>>, Vec<(String, String)>);
+
+/// Reads every manifest and history in one go.
+pub fn live_manifests(kv: &Kv) -> Result<Live> {
+    let all = kv.list_text("manifest/")?;
+    let cells = all
+        .keys()
         .filter_map(|k| {
             let parts: Vec<&str> = k.split('/').collect();
             match parts.as_slice() {
@@ -225,7 +229,8 @@ pub fn live_manifests(kv: &Kv) -> Result<Vec<(String, String)>> {
                 _ => None,
             }
         })
-        .collect())
+        .collect();
+    Ok((all, cells))
 }
 
 /// Switches each selected manifest back to its `previous` version, one write per
@@ -237,7 +242,8 @@ pub fn rollback_tables(
     region: Option<&str>,
     now: i64,
 ) -> Result<Vec<String>> {
-    let targets: Vec<(String, String)> = live_manifests(kv)?
+    let (live, cells) = live_manifests(kv)?;
+    let targets: Vec<(String, String)> = cells
         .into_iter()
         .filter(|(b, r)| brand.is_none_or(|x| x == b) && region.is_none_or(|x| x == r))
         .collect();
@@ -245,7 +251,6 @@ pub fn rollback_tables(
         bail!("no published manifest matches brand {brand:?} region {region:?}");
     }
     let keys: Vec<String> = targets.iter().map(|(b, r)| manifest_key(b, r)).collect();
-    let live = kv.get_text(&keys)?;
     let mut writes = Vec::new();
     let mut done = Vec::new();
     let mut missing = Vec::new();
@@ -305,10 +310,9 @@ pub fn rollback_config(kv: &Kv) -> Result<String> {
 /// ago and are neither the current nor the previous version; keys still used by a
 /// kept version survive. Returns the number of values deleted.
 pub fn gc(kv: &Kv, grace_secs: i64, now: i64) -> Result<(usize, Vec<String>)> {
-    let targets = live_manifests(kv)?;
+    let (live, targets) = live_manifests(kv)?;
     let mkeys: Vec<String> = targets.iter().map(|(b, r)| manifest_key(b, r)).collect();
     let hkeys: Vec<String> = targets.iter().map(|(b, r)| history_key(b, r)).collect();
-    let live = kv.get_text(&[mkeys.clone(), hkeys.clone()].concat())?;
     let mut delete = BTreeSet::new();
     let mut keep = BTreeSet::new();
     let mut writes = Vec::new();

@@ -77,6 +77,7 @@ fn checked(what: &str, out: Output) -> Result<Output> {
 struct LocalResult {
     found: BTreeMap<String, bool>,
     list: Vec<String>,
+    values: BTreeMap<String, Option<String>>,
 }
 
 impl Kv {
@@ -136,6 +137,8 @@ impl Kv {
         Ok(LocalResult {
             found: serde_json::from_value(v["found"].clone())?,
             list: serde_json::from_value(v["list"].clone())?,
+            values: serde_json::from_value(v.get("values").cloned().unwrap_or(Value::Null))
+                .unwrap_or_default(),
         })
     }
 
@@ -332,6 +335,23 @@ impl Kv {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    /// Keys under `prefix` with their text values (one local batch; list then bulk get remotely).
+    pub fn list_text(&self, prefix: &str) -> Result<BTreeMap<String, Option<String>>> {
+        if let Target::Local(dir) = &self.target {
+            let r = self.local(dir, vec![json!({"op": "list_get", "prefix": prefix})])?;
+            return Ok(r
+                .list
+                .into_iter()
+                .map(|k| {
+                    let v = r.values.get(&k).cloned().flatten();
+                    (k, v)
+                })
+                .collect());
+        }
+        let keys = self.list(prefix)?;
+        self.get_text(&keys)
     }
 
     /// Deletes keys.
