@@ -86,7 +86,10 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         // The preview and dashboard pages: static files from www/app (assets binding).
         let rest = path.trim_start_matches("/__upsell/app");
         let rest = if rest.is_empty() { "/" } else { rest };
-        return env.assets("ASSETS")?.fetch(format!("https://assets.local{rest}"), None).await;
+        return env
+            .assets("ASSETS")?
+            .fetch(format!("https://assets.local{rest}"), None)
+            .await;
     }
     if let Some(endpoint) = path.strip_prefix("/__upsell/") {
         let mode = tracking(&req);
