@@ -521,3 +521,82 @@ fn bad_flags_are_named() {
     let (ok, err) = synth(&["--orders", "10", "--out", missing.to_str().unwrap()]);
     assert!(!ok && err.contains("missing/dir/o.csv.partial"), "{err}");
 }
+
+/// The builder recovers the planted structure: `build` on synthetic orders,
+/// then `recommend` for best sellers, offers mostly their planted partners.
+#[test]
+fn build_and_recommend_recover_planted_partners() {
+    let d = dir("recover");
+    let (o, t, c) = generate(&d, &["--orders", "10000", "--skus", "600", "--seed", "3"]);
+    let bin = env!("CARGO_BIN_EXE_model-builder");
+    let table = d.join("table");
+    let out = Command::new(bin)
+        .args([
+            "build",
+            "--orders",
+            o.to_str().unwrap(),
+            "--catalog",
+            c.to_str().unwrap(),
+        ])
+        .args(["--out", table.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let rows = read_orders(&o);
+    let truth = read_truth(&t);
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for r in &rows {
+        *count.entry(&r.sku).or_default() += 1;
+    }
+    let mut ranked: Vec<(&str, usize)> = count.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    // Best sellers with at least three planted partners, so three slots can all be partners.
+    let queries: Vec<&str> = ranked
+        .iter()
+        .map(|x| x.0)
+        .filter(|s| truth[*s].partners.len() >= 3)
+        .take(30)
+        .collect();
+    let input: String = queries
+        .iter()
+        .map(|s| format!("{{\"skus\":[\"{s}\"]}}\n"))
+        .collect();
+    let mut child = Command::new(bin)
+        .args(["recommend", "--table", table.to_str().unwrap(), "-k", "3"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (mut hits, mut offered) = (0, 0);
+    for (q, line) in queries.iter().zip(text.lines()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for offer in v["offers"].as_array().unwrap() {
+            offered += 1;
+            let sku = offer["sku"].as_str().unwrap();
+            if truth[*q].partners.iter().any(|p| p == sku) {
+                hits += 1;
+            }
+        }
+    }
+    assert_eq!(text.lines().count(), queries.len());
+    assert!(
+        offered >= 80,
+        "{offered} offers for {} queries",
+        queries.len()
+    );
+    let precision = hits as f64 / offered as f64;
+    // By chance about 3 in 600; the planted signal makes most offers partners.
+    assert!(
+        precision > 0.6,
+        "share of offers that are planted partners: {precision}"
+    );
+}
