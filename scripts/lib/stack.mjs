@@ -51,6 +51,25 @@ export async function publishLocal(dataDir, persistTo, { quiet = false, tables =
   }
   const d1 = await runWrangler(['d1', 'migrations', 'apply', 'upsell-events', '--local', '--persist-to', persistTo]);
   if (d1.code !== 0) throw new Error(`d1 migrations failed:\n${d1.stdout}\n${d1.stderr}`);
+  await registerExperiments(configDir, persistTo, { quiet });
+}
+
+/**
+ * Pre-registers the configuration's experiments in local D1. A real deployment
+ * registers each experiment when it is deployed, before its start (scripts/deploy);
+ * the demo's experiment started on a fixed date, so its registration is replayed
+ * as of the day before the start recorded in config/experiments.lock.
+ */
+export async function registerExperiments(configDir, persistTo, { quiet = false } = {}) {
+  const lock = path.join(configDir, 'experiments.lock');
+  if (!fs.existsSync(lock)) return;
+  const starts = Object.values(JSON.parse(fs.readFileSync(lock, 'utf8'))).map((e) => Date.parse(e.start));
+  if (!starts.length) return;
+  const at = new Date(Math.min(...starts) - 86_400_000).toISOString().slice(0, 19);
+  const sql = path.join(persistTo, 'register-experiments.sql');
+  run(MODEL_BUILDER, ['register-experiment', '--config', configDir, '--at', at, '--out', sql], { quiet });
+  const r = await runWrangler(['d1', 'execute', 'upsell-events', '--local', '--persist-to', persistTo, '--file', sql, '--yes']);
+  if (r.code !== 0) throw new Error(`registering experiments failed:\n${r.stdout}\n${r.stderr}`);
 }
 
 /** Starts the shop origin (serving the demo data) and the worker in front of it. */

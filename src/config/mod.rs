@@ -21,8 +21,8 @@ pub use compiled::{
 pub use error::ConfigError;
 pub use layer::{leaves, merge, BrandLayers, ConfigSet, Effective, Layer, Scope, Source};
 pub use model::{
-    Arm, ArmName, Budget, Cart, Confirmation, Experiment, Features, Objective, Offers, Regions,
-    Settings, Style, Thresholds,
+    Arm, ArmName, Budget, Cart, Confirmation, Experiment, Features, Objective, Offers, Placement,
+    Privacy, Regions, Settings, Style, Thresholds,
 };
 pub use time::{format_rfc3339, parse_rfc3339};
 pub use validate::{

@@ -35,6 +35,10 @@ pub struct Settings {
     pub features: Features,
     /// Styling tokens of the injected block.
     pub style: Style,
+    /// Where on the confirmation page the offer block goes.
+    pub placement: Placement,
+    /// Privacy signals the brand honours besides `Sec-GPC`.
+    pub privacy: Privacy,
 }
 
 impl Default for Settings {
@@ -51,6 +55,8 @@ impl Default for Settings {
             budget: Budget::default(),
             features: Features::default(),
             style: Style::default(),
+            placement: Placement::default(),
+            privacy: Privacy::default(),
         }
     }
 }
@@ -267,4 +273,24 @@ impl Default for Style {
             heading: "You might also like".to_string(),
         }
     }
+}
+
+/// Where the offer block is inserted: a CSS selector and a position relative to
+/// it; no selector means just before `</body>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Placement {
+    /// CSS selector of the anchor element (first match); empty: before `</body>`.
+    pub selector: Option<String>,
+    /// `before`, `after` (default), `prepend` or `append`, relative to the anchor.
+    pub position: crate::inject::Position,
+}
+
+/// Privacy settings of a brand.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Privacy {
+    /// The consent cookie and the values that mean "no": then only what attribution
+    /// strictly needs is stored (no client hash).
+    pub consent_cookie: Option<crate::events::ConsentCookie>,
 }

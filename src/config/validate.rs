@@ -427,6 +427,20 @@ pub fn check_settings(s: &Settings, now_unix: i64) -> Vec<(String, String)> {
     }
     if !s.extract.is_object() {
         err("extract".into(), "must be a table".into());
+    } else if let Err(e) = crate::extract::ExtractConfig::from_json(&s.extract.to_string()) {
+        let key = e
+            .field
+            .as_deref()
+            .map_or("extract".to_string(), |f| format!("extract.{f}"));
+        err(key, e.message.clone());
+    }
+    if let Some(sel) = s.placement.selector.as_deref() {
+        if sel.parse::<lol_html::Selector>().is_err() {
+            err(
+                "placement.selector".into(),
+                format!("{sel:?} is not a CSS selector lol_html supports"),
+            );
+        }
     }
     if let Err(m) = check_cart_template(&s.cart.url_template) {
         err("cart.url_template".into(), m);

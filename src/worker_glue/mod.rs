@@ -69,13 +69,14 @@ fn host(req: &Request) -> String {
     .unwrap_or_default()
 }
 
-/// What may be stored about this client: minimal under `Sec-GPC: 1`.
-fn tracking(req: &Request) -> Tracking {
+/// What may be stored about this client: minimal under `Sec-GPC: 1` or when the
+/// brand's consent cookie says no.
+fn tracking(req: &Request, consent: Option<&events::ConsentCookie>) -> Tracking {
     let h = req.headers();
     events::tracking_mode(
         h.get("sec-gpc").ok().flatten().as_deref(),
         h.get("cookie").ok().flatten().as_deref(),
-        None,
+        consent,
     )
 }
 
@@ -97,7 +98,7 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             .await;
     }
     if let Some(endpoint) = path.strip_prefix("/__upsell/") {
-        let mode = tracking(&req);
+        let mode = tracking(&req, None);
         return match (req.method(), endpoint) {
             (Method::Get, "health") => Response::ok("ok"),
             (Method::Post, "events") => api::beacon(req, &env, mode).await,
@@ -159,7 +160,7 @@ async fn proxy(req: Request, env: Env, ctx: Context) -> Result<Response> {
         brand: route.brand.to_string(),
         region: route.region.to_string(),
         settings: route.settings.clone(),
-        tracking: tracking(&req),
+        tracking: tracking(&req, route.settings.privacy.consent_cookie.as_ref()),
         client: api::client_key(&req),
         returning_token: crate::token::find_token(
             url.query(),

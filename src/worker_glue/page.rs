@@ -81,8 +81,8 @@ pub fn transform(
     let mut handlers = sniffer.handlers();
     handlers.push(meta_csp_observer(csp_meta.clone()));
     let anchor = Anchor {
-        selector: None,
-        position: Default::default(),
+        selector: job.settings.placement.selector.clone(),
+        position: job.settings.placement.position,
     };
     let injector = Injector::new(&anchor, handlers, DEFAULT_HOLD_LIMIT);
     let state = PageStream {

@@ -16,8 +16,11 @@ use upsell_edge::stats::{power_two_proportions, sample_size_two_proportions};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Experiment definition(s): one JSON object or an array of them.
+    #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+    pub definition: Option<PathBuf>,
+    /// Or: register every experiment of this configuration directory (as the worker resolves them).
     #[arg(long)]
-    pub definition: PathBuf,
+    pub config: Option<PathBuf>,
     /// Registration time (Unix ms or UTC `YYYY-MM-DD[THH:MM:SS]`); default: now.
     /// Every experiment must start at or after it.
     #[arg(long)]
@@ -90,16 +93,59 @@ fn power_note(e: &Experiment, baseline: f64) -> String {
     )
 }
 
+/// The experiments of a configuration directory, brand-wide, each once, in the
+/// registered form the worker assigns arms with.
+fn from_config(dir: &std::path::Path) -> anyhow::Result<Vec<serde_json::Value>> {
+    let (set, errors) = crate::config_files::load_dir(dir);
+    if let Some(e) = errors.first() {
+        bail!(
+            "{e} ({} problem(s); run `model-builder config check`)",
+            errors.len()
+        );
+    }
+    let set = set.context("no configuration")?;
+    let mut out: Vec<Experiment> = Vec::new();
+    for brand in set.brands.keys() {
+        for region in set.regions_of(brand) {
+            let settings = set
+                .resolve(brand, &region)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .settings;
+            for e in &settings.experiments {
+                let resolved = upsell_edge::offers::experiment_from_config(e, brand, None)
+                    .with_context(|| {
+                        format!(
+                            "experiment {:?} of {brand}: unreadable start or no thresholds",
+                            e.id
+                        )
+                    })?;
+                if !out.iter().any(|o| o.id == resolved.id) {
+                    out.push(resolved);
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|e| Ok(serde_json::to_value(e)?))
+        .collect()
+}
+
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let name = args.definition.display().to_string();
-    let text =
-        std::fs::read_to_string(&args.definition).with_context(|| format!("reading {name}"))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{name}: JSON"))?;
-    let items = match value {
-        serde_json::Value::Array(a) => a,
-        other => vec![other],
+    let (name, items) = match (&args.definition, &args.config) {
+        (Some(def), _) => {
+            let name = def.display().to_string();
+            let text = std::fs::read_to_string(def).with_context(|| format!("reading {name}"))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("{name}: JSON"))?;
+            let items = match value {
+                serde_json::Value::Array(a) => a,
+                other => vec![other],
+            };
+            (name, items)
+        }
+        (None, Some(dir)) => (dir.display().to_string(), from_config(dir)?),
+        (None, None) => bail!("give --definition FILE or --config DIR"),
     };
     let now_ms = match &args.at {
         Some(at) => upsell_edge::report::parse_time(at).ok_or_else(|| {
