@@ -82,3 +82,32 @@ export async function startStack({ dataDir, persistTo, port, originPort = 0, ech
   });
   return { origin, worker, stop: async () => { await worker.stop(); origin.server.close(); } };
 }
+
+/** Newest modification time (ms) of a file or of everything below a directory. */
+function newest(p) {
+  if (!fs.existsSync(p)) return 0;
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...fs.readdirSync(p).map((f) => newest(path.join(p, f))));
+}
+
+/**
+ * Local KV/D1 state with both brands' tables, the configuration and the
+ * experiments published, copied into `persistTo`. The published state is
+ * kept under target/ and made again only when the tables, configuration,
+ * migrations or the model builder change, so each test file starts from a
+ * fresh copy without publishing again.
+ */
+export async function publishedState(dataDir, persistTo, { quiet = true } = {}) {
+  const base = path.join(ROOT, 'target', 'e2e-state');
+  const stamp = path.join(base, '.published');
+  const inputs = [path.join(dataDir, 'tables-gifts'), path.join(dataDir, 'tables-homewares'),
+    path.join(ROOT, 'config'), path.join(ROOT, 'migrations'), MODEL_BUILDER];
+  if (!fs.existsSync(stamp) || inputs.some((p) => newest(p) > fs.statSync(stamp).mtimeMs)) {
+    fs.rmSync(base, { recursive: true, force: true });
+    await publishLocal(dataDir, base, { quiet });
+    fs.writeFileSync(stamp, new Date().toISOString());
+  }
+  fs.rmSync(persistTo, { recursive: true, force: true });
+  fs.cpSync(base, persistTo, { recursive: true });
+}

@@ -1,30 +1,18 @@
 // End-to-end fault cases on the table side: each runs a fresh worker (a fresh
 // isolate, so no decoded shard is cached) over local KV prepared through the
 // real wrangler, and the shopper must get the origin's page byte for byte.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, runWrangler } from '../../scripts/lib/wrangler.mjs';
-import { prepareData, publishLocal, startStack } from '../../scripts/lib/stack.mjs';
+import { prepareData, publishLocal, publishedState, startStack } from '../../scripts/lib/stack.mjs';
 import { request } from './http.mjs';
 
 const dataDir = path.join(ROOT, 'target', 'e2e-data');
 
-const base = path.join(ROOT, 'tests', '.tmp', `faults-base-${process.pid}`);
-let published = false;
-
-/** Local state with everything published, made once and copied for each case. */
-async function publishedCopy(to) {
-  if (!published) {
-    fs.rmSync(base, { recursive: true, force: true });
-    await publishLocal(dataDir, base, { quiet: true });
-    published = true;
-  }
-  fs.cpSync(base, to, { recursive: true });
-}
-
-after(() => fs.rmSync(base, { recursive: true, force: true }));
+/** Local state with everything published (made once, cached), copied for this case. */
+const publishedCopy = (to) => publishedState(dataDir, to);
 
 /** Runs `body(stack)` on a fresh stack whose local KV was prepared by `prepare(persistTo)`. */
 async function withStack(name, prepare, body) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../scripts/lib/wrangler.mjs';
-import { prepareData, publishLocal, startStack } from '../../scripts/lib/stack.mjs';
+import { prepareData, publishedState, startStack } from '../../scripts/lib/stack.mjs';
 import { request } from './http.mjs';
 
 const dataDir = path.join(ROOT, 'target', 'e2e-data');
@@ -17,8 +17,7 @@ let stack, shopOrders;
 
 before(async () => {
   prepareData(dataDir, { quiet: true });
-  fs.rmSync(persistTo, { recursive: true, force: true });
-  await publishLocal(dataDir, persistTo, { quiet: true });
+  await publishedState(dataDir, persistTo);
   stack = await startStack({ dataDir, persistTo });
   shopOrders = JSON.parse(fs.readFileSync(path.join(dataDir, 'shop-orders.json'), 'utf8'));
 });
