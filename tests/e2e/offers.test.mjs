@@ -119,3 +119,25 @@ test('fault cases on a confirmation path are served correctly', async () => {
   const broken = await both('gifts.localhost', `/checkout/thank_you?fixture=broken&skus=${skus}`);
   assert.ok(Buffer.from(broken.html.replace(BLOCK, '')).equals(broken.origin.body));
 });
+
+test('each region is served from its own table (or borrows the brand-wide one, and says so)', async () => {
+  const order = shopOrders.gifts[2];
+  const skus = order.lines.map((l) => l.sku).join(',');
+  const seen = {};
+  for (const [country, region] of [['GB', 'uk'], ['FR', 'eu'], ['US', 'row']]) {
+    const r = await request(`${stack.worker.url}/__upsell/preview?skus=${encodeURIComponent(skus)}&country=${country}`, {
+      headers: { host: 'gifts.localhost', authorization: 'Bearer local-admin' },
+    });
+    assert.equal(r.status, 200, r.body.toString());
+    const p = JSON.parse(r.body.toString());
+    assert.equal(p.region, region);
+    assert.equal(p.table.region, region, 'the manifest of that brand × region');
+    const manifest = JSON.parse(fs.readFileSync(path.join(dataDir, 'tables-gifts', 'manifests', 'gifts', `${region}.json`), 'utf8'));
+    assert.equal(p.table.fallback_region, manifest.fallback_region ?? null);
+    assert.equal(p.arms.ai.length, 3);
+    seen[region] = p.arms.ai.map((o) => o.sku).join(',');
+  }
+  const unauth = await request(`${stack.worker.url}/__upsell/preview?skus=${skus}`, { headers: { host: 'gifts.localhost' } });
+  assert.equal(unauth.status, 401, 'the preview needs the admin secret');
+  assert.equal(Object.keys(seen).length, 3);
+});
