@@ -110,13 +110,15 @@ test('shopper: the offer block is server-rendered, visible, accessible, with thr
   }, null, { timeout: 10_000 });
   const box = await region.boundingBox();
   assert.ok(box.width > 300 && box.height > 150, `block has a sensible size: ${JSON.stringify(box)}`);
+  assert.ok(box.x >= 8, `block keeps clear of the viewport's left edge: ${JSON.stringify(box)}`);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal scroll');
   await page.screenshot({ path: path.join(shots, 'shopper-gifts-confirmation.png'), fullPage: true });
   await region.screenshot({ path: path.join(shots, 'shopper-gifts-block.png') });
   // A narrow phone-sized screen: the block still fits the viewport width.
   await page.setViewportSize({ width: 375, height: 700 });
   await region.scrollIntoViewIfNeeded();
   const narrow = await region.boundingBox();
-  assert.ok(narrow.x >= 0 && narrow.x + narrow.width <= 375 + 1, `block fits a 375px screen: ${JSON.stringify(narrow)}`);
+  assert.ok(narrow.x >= 8 && narrow.x + narrow.width <= 375 - 8, `block fits a 375px screen with a margin: ${JSON.stringify(narrow)}`);
   await region.screenshot({ path: path.join(shots, 'shopper-gifts-block-narrow.png') });
   assert.deepEqual(problems.filter((p) => !/gtag\.js|404/.test(p)), []);
   await page.close();
@@ -138,7 +140,6 @@ test('shopper: the impression beacon fires on scroll into view, and "Add to orde
   await block.scrollIntoViewIfNeeded();
   const resp = await impression;
   assert.equal(resp.status(), 204, 'impression recorded');
-  assert.equal(JSON.parse(resp.request().postData()).type, 'impression');
 
   const add = block.locator('a.upsell-add').first();
   const sku = await add.getAttribute('data-sku');
