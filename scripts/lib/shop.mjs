@@ -172,9 +172,12 @@ function productImage(sku, title) {
  */
 export function shopRoutes(shop) {
   return (req, res, url) => {
-    const brand = brandOf(req.headers.host);
+    // Behind the worker in local mode the Host header is the origin's own; the
+    // worker passes the shopper's host in X-Forwarded-Host.
+    const host = req.headers['x-forwarded-host'] || req.headers.host || '';
+    const brand = brandOf(host);
     const send = (status, type, body, extra = {}) => { res.writeHead(status, { 'content-type': type, ...extra }); res.end(body); return true; };
-    const html = (body) => send(200, 'text/html; charset=utf-8', body.replaceAll('{{PORT}}', (req.headers.host || '').split(':')[1] || '80'));
+    const html = (body) => send(200, 'text/html; charset=utf-8', body.replaceAll('{{PORT}}', host.split(':')[1] || '80'));
     const order = (id) => shop.byId[brand].get(id) || shop.placed.get(`${brand}/${id}`);
     const p = url.pathname;
     if (p === '/' || p === '/index.html') return html(home(brand, shop));

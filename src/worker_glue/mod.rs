@@ -28,9 +28,15 @@ fn upstream_request(req: &Request, env: &Env) -> Result<Request> {
         .unwrap_or_default();
     let url = crate::origin::upstream_url(req.url()?.as_str(), &origin)
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let headers = req.headers().clone();
+    if !origin.is_empty() {
+        // The runtime sets Host from the origin URL: tell a local origin which
+        // host the shopper asked for (a route in production keeps the real host).
+        headers.set("x-forwarded-host", &host(req))?;
+    }
     let mut init = RequestInit::new();
     init.with_method(req.method())
-        .with_headers(req.headers().clone())
+        .with_headers(headers)
         .with_redirect(RequestRedirect::Manual);
     if !matches!(req.method(), Method::Get | Method::Head) {
         if let Some(body) = req.inner().body() {
@@ -86,7 +92,10 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         // The preview and dashboard pages: static files from www/app (assets binding).
         let rest = path.trim_start_matches("/__upsell/app");
         let rest = if rest.is_empty() { "/" } else { rest };
-        return env.assets("ASSETS")?.fetch(format!("https://assets.local{rest}"), None).await;
+        return env
+            .assets("ASSETS")?
+            .fetch(format!("https://assets.local{rest}"), None)
+            .await;
     }
     if let Some(endpoint) = path.strip_prefix("/__upsell/") {
         let mode = tracking(&req);

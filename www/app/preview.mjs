@@ -65,7 +65,7 @@ async function loadRecent() {
       return;
     }
     const regionCol = heads.findIndex((t) => /region/i.test(t));
-    const body = rows.slice(0, 25).map((tr) => {
+    const body = rows.slice(0, 20).map((tr) => {
       const cells = [...tr.children];
       const text = cells.filter((td) => !td.querySelector('a')).map((td) => td.textContent.trim());
       const id = text[0];
@@ -116,10 +116,10 @@ function renderExtraction(data) {
       others.length ? [h('dt', {}, 'Other order numbers seen (not used)'), h('dd', {}, h('ul', { class: 'plain' }, others))] : null,
       ex ? [h('dt', {}, 'Complete'), h('dd', {}, ex.complete ? 'Yes: order number and products found.' : 'No: the worker would not add offers to this page.')] : null,
       ex && ex.needs_lookup ? [h('dt', {}, 'Needs order lookup'), h('dd', {}, ex.lookup_url || 'yes')] : null),
-    items.length ? h('div', { class: 'scroll' }, h('table', { class: 'data' },
+    items.length ? h('details', {}, h('summary', {}, `Order lines (${items.length})`), h('div', { class: 'scroll' }, h('table', { class: 'data' },
       h('caption', { class: 'visually-hidden' }, 'Order lines'),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'SKU'), h('th', { scope: 'col', class: 'num' }, 'Quantity'), h('th', { scope: 'col', class: 'num' }, 'Unit price'))),
-      h('tbody', {}, items))) : null);
+      h('tbody', {}, items)))) : null);
 }
 
 function renderSummary(data) {
@@ -184,7 +184,8 @@ async function runPreview() {
   status.textContent = 'Asking the worker…';
   try {
     const data = await (await adminFetch('/__upsell/preview', params)).json();
-    replace(out, renderSummary(data), renderExtraction(data), renderArms(data));
+    replace(out, renderSummary(data), renderArms(data), renderExtraction(data));
+    $('result-h').scrollIntoView({ block: 'start' });
     const n = (a) => (data.arms?.[a] || []).length;
     status.textContent = `Preview for order ${data.order?.order_id || '(no number)'}: ${n('ai')} AI-matched and ${n('curated')} curated offers.`;
     if (data.experiment) $('results-link').href = `results.html?experiment=${encodeURIComponent(data.experiment)}&brand=${encodeURIComponent(data.brand)}`;
