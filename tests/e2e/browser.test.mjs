@@ -247,6 +247,11 @@ test('results: the homewares experiment renders without console errors, with and
   assert.match(ordersDesc, /AI-matched: \d+/);
   assert.ok(await page.locator('svg.bar-chart rect.bar').count() >= 1, 'bars drawn');
   await page.screenshot({ path: path.join(shots, 'results-data.png'), fullPage: true });
+  await page.setViewportSize({ width: 375, height: 800 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `no horizontal page scroll on a 375px screen (overflow ${overflow}px)`);
+  await page.screenshot({ path: path.join(shots, 'results-narrow.png'), fullPage: true });
+  await page.setViewportSize({ width: 1100, height: 800 });
 
   // The CSV export downloads with the secret (a plain link could not send it).
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a[data-format="csv"]').click()]);

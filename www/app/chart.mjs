@@ -27,7 +27,7 @@ export function niceMax(max) {
  * Horizontal bar chart. rows: [{label, value, low?, high?, color?}] (value null = no data);
  * format(x) renders numbers. Returns an <svg> element with role="img".
  */
-export function barChart({ title, rows, format = String, width = 420 }) {
+export function barChart({ title, rows, format = String, width = 380 }) {
   const id = `chart-${++uid}`;
   const labelW = 90, valueW = 120, rowH = 34, top = 8, axisH = 20;
   const plotW = width - labelW - valueW;
@@ -68,7 +68,7 @@ export function barChart({ title, rows, format = String, width = 420 }) {
  * Interval plot around zero: rows [{label, estimate, low, high}] (null = no data).
  * A point with its 95% interval as an error bar; a dashed line at zero (no difference).
  */
-export function intervalChart({ title, rows, format = String, width = 420 }) {
+export function intervalChart({ title, rows, format = String, width = 400 }) {
   const id = `chart-${++uid}`;
   const labelW = 120, valueW = 10, rowH = 40, top = 10, axisH = 22;
   const plotW = width - labelW - valueW;
