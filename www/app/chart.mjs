@@ -73,8 +73,8 @@ export function intervalChart({ title, rows, format = String, width = 400 }) {
   const labelW = 120, valueW = 10, rowH = 40, top = 10, axisH = 22;
   const plotW = width - labelW - valueW;
   const height = top + rows.length * rowH + axisH;
-  const ext = Math.max(1e-9, ...rows.flatMap((r) => [r.low, r.high, r.estimate]).filter(finite).map(Math.abs));
-  const span = niceMax(ext);
+  const ext = Math.max(0, ...rows.flatMap((r) => [r.low, r.high, r.estimate]).filter(finite).map(Math.abs));
+  const span = ext > 1e-9 ? niceMax(ext) : 1;
   const x = (v) => labelW + ((Math.max(-span, Math.min(v, span)) + span) / (2 * span)) * plotW;
   const desc = rows.map((r) => (finite(r.estimate)
     ? `${r.label}: ${format(r.estimate)}${finite(r.low) && finite(r.high) ? `, 95% interval ${format(r.low)} to ${format(r.high)}` : ''}`
