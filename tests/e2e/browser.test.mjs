@@ -208,6 +208,24 @@ test('preview: enter the secret, pick a recent order, see three offers per AI an
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `no horizontal page scroll on a 375px screen (overflow ${overflow}px)`);
   await page.screenshot({ path: path.join(shots, 'preview-narrow.png'), fullPage: true });
+
+  // Another brand's host, found through the shop's home page, with SKUs typed in: the experiment and arm show.
+  await page.setViewportSize({ width: 1100, height: 800 });
+  const hosts = await page.locator('#host option').allTextContents();
+  assert.ok(hosts.includes('homewares.localhost'), `brand hosts offered: ${hosts}`);
+  await page.getByLabel('Shop (brand host)').selectOption('homewares.localhost');
+  assert.match(await page.locator('#recent-status').textContent(), /Open the preview on homewares\.localhost/);
+  const hw = shopOrders.homewares.find((o) => o.lines.length >= 2);
+  await page.getByLabel('Confirmation page path').fill('');
+  await page.getByLabel('…or SKUs').fill(hw.lines.map((l) => l.sku).join(', '));
+  await page.getByLabel('Order number').fill(hw.id);
+  await page.getByRole('button', { name: 'Preview offers' }).click();
+  await page.locator('#result-status', { hasText: `Preview for order ${hw.id}` }).waitFor({ timeout: 15_000 });
+  const summary = await page.locator('#summary-h + dl').textContent();
+  assert.ok(summary.includes(HOMEWARES_EXPERIMENT), summary);
+  assert.match(await page.locator('#assigned-arm').textContent(), /^(AI-matched|Curated|Holdout)$/);
+  assert.match(await page.locator('#extract-h + dl').textContent(), /from preview query/);
+  assert.ok((await page.locator('#results-link').getAttribute('href')).includes(`experiment=${HOMEWARES_EXPERIMENT}`));
   assert.deepEqual(problems.filter((p) => !/^HTTP 401 .*\/__upsell\/preview\?/.test(p)), [], 'no errors besides the refused secret');
   await page.close();
 });
