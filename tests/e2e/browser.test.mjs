@@ -276,6 +276,9 @@ test('results: the homewares experiment renders without console errors, with and
   const csv = fs.readFileSync(await download.path(), 'utf8');
   assert.match(csv, /^experiment,section,subject,metric,value,ci_low,ci_high/);
   assert.ok(csv.includes(HOMEWARES_EXPERIMENT));
+  const [ledger] = await Promise.all([page.waitForEvent('download'), page.locator('a[data-format="ledger"]').click()]);
+  assert.equal(ledger.suggestedFilename(), 'conversions.csv');
+  assert.match(fs.readFileSync(await ledger.path(), 'utf8'), /^parent_order_id,upsell_order_id,sku,/);
   assert.deepEqual(problems, [], 'no console errors');
   await page.close();
 });
