@@ -29,7 +29,7 @@ export function niceMax(max) {
  */
 export function barChart({ title, rows, format = String, width = 380 }) {
   const id = `chart-${++uid}`;
-  const labelW = 90, valueW = 120, rowH = 34, top = 8, axisH = 20;
+  const labelW = 90, valueW = 90, rowH = 34, top = 8, axisH = 20;
   const plotW = width - labelW - valueW;
   const height = top + rows.length * rowH + axisH;
   const max = niceMax(Math.max(0, ...rows.flatMap((r) => [r.value, r.high]).filter(finite)));

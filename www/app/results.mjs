@@ -44,23 +44,28 @@ function verdictBanner(rep) {
   return h('p', { class: `verdict ${v || ''}`, id: 'verdict' }, h('strong', {}, v ? `Verdict: ${VERDICT_LABEL[v]}. ` : 'No verdict. '), text);
 }
 
+/** Chart width in SVG units: about the on-screen width, so text stays legible on phones. */
+const chartWidth = () => Math.round(Math.min(400, Math.max(290, document.documentElement.clientWidth - 80)));
+
 function armCharts(rep) {
+  const width = chartWidth();
   const rows = (pick) => rep.arms.map((a) => ({ label: ARM_LABEL[a.arm] || a.arm, color: ARM_COLOUR[a.arm], ...pick(a) }));
   const fig = (title, note, svg) => h('figure', { class: 'chart' }, h('figcaption', {}, title), svg, note ? h('p', { class: 'note' }, note) : null);
   return h('section', { class: 'panel', 'aria-labelledby': 'arms-h' },
     h('h2', { id: 'arms-h' }, 'Each group at a glance'),
     h('div', { class: 'charts' },
       fig('Orders in the experiment', 'Confirmation pages served in each group.',
-        barChart({ title: 'Orders per group', rows: rows((a) => ({ value: a.orders })), format: count })),
+        barChart({ width, title: 'Orders per group', rows: rows((a) => ({ value: a.orders })), format: count })),
       fig('Attach rate', 'Share of orders that added an offer; the black bar is the 95% interval.',
-        barChart({ title: 'Attach rate per group', rows: rows((a) => ({ value: a.attach_rate?.estimate ?? null, low: a.attach_rate?.low, high: a.attach_rate?.high })), format: (x) => pct(x, 1) })),
+        barChart({ width, title: 'Attach rate per group', rows: rows((a) => ({ value: a.attach_rate?.estimate ?? null, low: a.attach_rate?.low, high: a.attach_rate?.high })), format: (x) => pct(x, 1) })),
       fig('Conversions per impression', 'Offers bought per time the offers were seen.',
-        barChart({ title: 'Conversions per impression per group', rows: rows((a) => ({ value: a.conversion_per_impression })), format: (x) => pct(x, 1) })),
+        barChart({ width, title: 'Conversions per impression per group', rows: rows((a) => ({ value: a.conversion_per_impression })), format: (x) => pct(x, 1) })),
       fig('Extra revenue per 1,000 orders', 'In the shop\'s currency.',
-        barChart({ title: 'Upsell revenue per 1,000 orders per group', rows: rows((a) => ({ value: a.revenue_per_1000_orders })), format: amount }))));
+        barChart({ width, title: 'Upsell revenue per 1,000 orders per group', rows: rows((a) => ({ value: a.revenue_per_1000_orders })), format: amount }))));
 }
 
 function liftSection(rep) {
+  const width = chartWidth();
   const label = (c) => `AI vs ${(ARM_LABEL[c.control] || c.control).toLowerCase()}`;
   const cmp = rep.comparisons || [];
   const rel = (c) => {
@@ -73,11 +78,11 @@ function liftSection(rep) {
     h('p', {}, 'The dot is the measured difference; the bar around it is the 95% interval. When the whole bar is right of “no difference”, AI-matched offers are better beyond chance.'),
     h('div', { class: 'charts' },
       h('figure', { class: 'chart' }, h('figcaption', {}, 'Attach rate difference (percentage points)'),
-        intervalChart({ title: 'Attach rate difference, AI minus the other group', format: signed(points),
+        intervalChart({ width, title: 'Attach rate difference, AI minus the other group', format: signed(points),
           rows: cmp.map((c) => ({ label: label(c), estimate: c.attach_rate_diff?.estimate ?? null, low: c.attach_rate_diff?.low, high: c.attach_rate_diff?.high })) }),
         h('ul', { class: 'plain note' }, cmp.map((c) => h('li', {}, `${label(c)}: ${rel(c)}`)))),
       h('figure', { class: 'chart' }, h('figcaption', {}, 'Extra revenue per 1,000 orders, difference'),
-        intervalChart({ title: 'Revenue per 1,000 orders difference, AI minus the other group', format: signed(amount),
+        intervalChart({ width, title: 'Revenue per 1,000 orders difference, AI minus the other group', format: signed(amount),
           rows: cmp.map((c) => ({ label: label(c), estimate: c.revenue_per_1000_diff?.estimate ?? null, low: c.revenue_per_1000_diff?.low, high: c.revenue_per_1000_diff?.high })) }))));
 }
 
