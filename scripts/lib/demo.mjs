@@ -21,6 +21,7 @@ Demo shop origin      : ${stack.origin.url}
 Through the edge      : http://gifts.localhost:${port}/       (real UCI orders)
                         http://homewares.localhost:${port}/   (synthetic brand)
 Marketers' preview    : http://gifts.localhost:${port}/__upsell/app/  (admin secret: ${LOCAL_SECRETS.ADMIN_SECRET})
+Experiment results    : http://homewares.localhost:${port}/__upsell/app/results.html?experiment=homewares-ai-vs-curated-2026q4
 Press Ctrl-C to stop.
 `);
 

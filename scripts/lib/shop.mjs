@@ -172,6 +172,8 @@ function productImage(sku, title) {
  */
 export function shopRoutes(shop) {
   return (req, res, url) => {
+    // Behind the worker in local mode the Host header is the origin's own; the
+    // worker passes the shopper's host in X-Forwarded-Host.
     const host = req.headers['x-forwarded-host'] || req.headers.host || '';
     const brand = brandOf(host);
     const send = (status, type, body, extra = {}) => { res.writeHead(status, { 'content-type': type, ...extra }); res.end(body); return true; };

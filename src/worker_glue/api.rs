@@ -341,6 +341,7 @@ pub async fn preview(req: Request, env: &Env, origin_base: &str) -> Result<Respo
         let mut init = worker::RequestInit::new();
         let h = Headers::new();
         h.set("host", &host)?;
+        h.set("x-forwarded-host", &host)?;
         init.with_headers(h);
         let mut resp = worker::Fetch::Request(Request::new_with_init(&target, &init)?)
             .send()
