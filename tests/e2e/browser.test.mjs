@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { ROOT } from '../../scripts/lib/wrangler.mjs';
-import { prepareData, publishLocal, startStack, LOCAL_SECRETS } from '../../scripts/lib/stack.mjs';
+import { prepareData, publishedState, startStack, LOCAL_SECRETS } from '../../scripts/lib/stack.mjs';
 import { request } from './http.mjs';
 
 const dataDir = path.join(ROOT, 'target', 'e2e-data');
@@ -25,8 +25,7 @@ let stack, shopOrders, context, userDataDir;
 
 before(async () => {
   prepareData(dataDir, { quiet: true });
-  fs.rmSync(persistTo, { recursive: true, force: true });
-  await publishLocal(dataDir, persistTo, { quiet: true });
+  await publishedState(dataDir, persistTo);
   stack = await startStack({ dataDir, persistTo });
   shopOrders = JSON.parse(fs.readFileSync(path.join(dataDir, 'shop-orders.json'), 'utf8'));
   fs.mkdirSync(shots, { recursive: true });
