@@ -81,6 +81,8 @@ pub struct Injector {
     processed: Rc<Cell<usize>>,
     /// Absolute offset where the block goes, once the anchor has been seen.
     insert_at: Offset,
+    /// Start of `</body>`: where the block goes if a configured anchor never appears.
+    fallback_at: Offset,
     /// Origin bytes received but not yet forwarded; `pending[0]` is at offset `forwarded`.
     pending: Vec<u8>,
     forwarded: usize,
@@ -111,11 +113,17 @@ impl Injector {
     pub fn new(anchor: &Anchor, observers: Handlers, hold_limit: usize) -> Self {
         let processed = Rc::new(Cell::new(0usize));
         let insert_at: Offset = Rc::new(Cell::new(None));
+        let fallback_at: Offset = Rc::new(Cell::new(None));
         let failure = Rc::new(RefCell::new(None));
         let mut handlers = observers;
         match anchor_handler(anchor, &insert_at) {
             Ok(h) => handlers.push(h),
             Err(e) => *failure.borrow_mut() = Some(e),
+        }
+        if anchor.selector.is_some() {
+            if let Ok(h) = anchor_handler(&Anchor::default(), &fallback_at) {
+                handlers.push(h);
+            }
         }
         let settings = Settings::new().with_strict(false).with_memory_settings(
             MemorySettings::new().with_max_allowed_memory_usage(PARSER_MEMORY_LIMIT),
@@ -129,6 +137,7 @@ impl Injector {
             rewriter: (!disabled).then(|| HtmlRewriter::new(settings, sink)),
             processed,
             insert_at,
+            fallback_at,
             pending: Vec::new(),
             forwarded: 0,
             decision: if disabled {
@@ -160,7 +169,12 @@ impl Injector {
 
     /// True once the insertion point has been seen in the stream.
     pub fn anchor_seen(&self) -> bool {
-        self.insert_at.get().is_some()
+        self.insertion_point().is_some()
+    }
+
+    /// The configured anchor's offset, else (once reached) the start of `</body>`.
+    fn insertion_point(&self) -> Option<usize> {
+        self.insert_at.get().or(self.fallback_at.get())
     }
 
     /// Sets the block to insert (`None`: no offers for this page); returns bytes now sendable.
@@ -218,8 +232,7 @@ impl Injector {
         let mut out = Vec::new();
         if !self.inserted {
             if let Some(at) = self
-                .insert_at
-                .get()
+                .insertion_point()
                 .filter(|&at| at <= limit && at >= self.forwarded)
             {
                 match std::mem::replace(&mut self.decision, Decision::Nothing) {
@@ -432,6 +445,31 @@ mod tests {
             .collect();
         let (out, _) = run(&garbage, 13, &Anchor::default(), Some(b"<B>"), 1);
         assert_eq!(out, garbage);
+    }
+
+    #[test]
+    fn a_missing_anchor_falls_back_to_before_body_end() {
+        let anchor = Anchor {
+            selector: Some("main".into()),
+            position: Position::Append,
+        };
+        for chunk in [1, 7, 4096] {
+            let (out, _) = run(PAGE.as_bytes(), chunk, &anchor, Some(b"<B>"), 1);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                PAGE.replace("</body>", "<B></body>"),
+                "chunk {chunk}"
+            );
+        }
+        let page = PAGE
+            .replace("<div id=order>", "<main><div id=order>")
+            .replace("<footer>", "</main><footer>");
+        let (out, _) = run(page.as_bytes(), 3, &anchor, Some(b"<B>"), 1);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            page.replace("</main>", "<B></main>"),
+            "the anchor wins when present"
+        );
     }
 
     #[test]
