@@ -292,6 +292,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                         cfg.ease_lambda,
                         cfg.ease_candidates,
                         cfg.neighbours,
+                        cfg.ease_row == 0,
                     )
                 })
                 .collect()
