@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::assign::{Arm, ArmWeights, Experiment, Thresholds};
 use crate::config::{self, Settings};
-use crate::rank::{self, Objective, Offer, QueryList, RankPolicy};
+use crate::rank::{self, Offer, QueryList, RankPolicy};
 use crate::table::{Facts, Neighbour, NeighbourShard};
 
 /// The rules the ranking applies for a brand × region's settings.
@@ -20,11 +20,7 @@ pub fn rank_policy(s: &Settings) -> RankPolicy {
         price_max: s.offers.price_max.map(|v| v as f32),
         pins: s.offers.pins.clone(),
         blocks: s.offers.blocks.clone(),
-        objective: match s.offers.objective {
-            config::Objective::Likelihood => Objective::Likelihood,
-            config::Objective::Revenue => Objective::Revenue,
-            config::Objective::Margin => Objective::Margin,
-        },
+        objective: s.offers.objective,
         fill_with_popular: true,
     }
 }

@@ -121,18 +121,8 @@ impl Default for Cart {
     }
 }
 
-/// What the ranking optimises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Objective {
-    /// Probability the offer is bought.
-    #[default]
-    Likelihood,
-    /// Expected revenue (likelihood × price).
-    Revenue,
-    /// Expected margin (needs margin facts in the catalog).
-    Margin,
-}
+/// What the ranking optimises: the ranking's own type, so config and ranking cannot drift.
+pub use crate::rank::Objective;
 
 /// Ranking rules, kept plain; the lead maps them onto `upsell_edge::rank::RankPolicy`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
