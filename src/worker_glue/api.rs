@@ -66,6 +66,29 @@ async fn record_event(env: &Env, ev: &VerifiedEvent) -> std::result::Result<(), 
     Ok(())
 }
 
+/// The tracking mode for an event of `brand`/`region`: minimal under `Sec-GPC`
+/// (already in `mode`) or when that brand's consent cookie says no.
+async fn brand_tracking(
+    env: &Env,
+    req: &Request,
+    mode: events::Tracking,
+    brand: &str,
+    region: &str,
+) -> events::Tracking {
+    if mode == events::Tracking::Minimal {
+        return mode;
+    }
+    let Ok(kv) = env.kv("TABLES") else {
+        return mode;
+    };
+    let consent = store::config(&kv).await.and_then(|cfg| {
+        cfg.settings(brand, region)
+            .and_then(|s| s.privacy.consent_cookie.clone())
+    });
+    let cookies = req.headers().get("cookie").ok().flatten();
+    events::tracking_mode(None, cookies.as_deref(), consent.as_ref())
+}
+
 /// `POST /__upsell/events`: an impression or click beacon.
 pub async fn beacon(mut req: Request, env: &Env, tracking: events::Tracking) -> Result<Response> {
     let now = store::now_ms() as u64;
@@ -114,6 +137,7 @@ pub async fn accept(req: Request, env: &Env, tracking: events::Tracking) -> Resu
         return error_response(&EventError::Malformed(format!("{sku:?} was not offered")));
     }
     let client = client_key(&req);
+    let tracking = brand_tracking(env, &req, tracking, &claims.brand, &claims.region).await;
     let ev = VerifiedEvent {
         event_id: events::event_id(&claims.nonce, EventKind::Click, Some(sku)),
         kind: EventKind::Click,
