@@ -123,21 +123,15 @@ pub async fn manifests(kv: &KvStore, brand: &str, region: &str) -> Rc<Vec<Manife
 }
 
 /// Parses a published manifest (`{..current, "previous": {..}}`) into the
-/// versions this code can read, current first.
+/// versions this code can read, current first: the shared rule of
+/// [`crate::config::manifest::readable_versions`], typed as table manifests.
 pub fn parse_manifests(bytes: &[u8]) -> Vec<Manifest> {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-        return Vec::new();
-    };
-    let mut out: Vec<Manifest> = Vec::new();
-    let levels = [Some(&v), v.get("previous")];
-    for level in levels.into_iter().flatten() {
-        if let Ok(m) = serde_json::from_value::<Manifest>(level.clone()) {
-            if m.is_supported() && out.iter().all(|o| o.version != m.version) {
-                out.push(m);
-            }
-        }
-    }
-    out
+    crate::config::manifest::readable_versions(bytes)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| serde_json::from_value::<Manifest>(v.raw).ok())
+        .filter(Manifest::is_supported)
+        .collect()
 }
 
 /// Why a table value could not be used.
