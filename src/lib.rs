@@ -21,6 +21,7 @@ pub mod rank;
 pub mod render;
 pub mod report;
 pub mod route;
+pub mod serve;
 pub mod stats;
 pub mod table;
 pub mod token;

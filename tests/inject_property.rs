@@ -1,9 +1,12 @@
 //! Property test on generated pages: whatever the markup and however the
-//! bytes are chunked, the injector (with the order sniffer watching, as in
-//! the worker) returns the origin's bytes unchanged when there are no offers,
-//! and the origin's bytes plus exactly one block when there are.
-use upsell_edge::extract::{ExtractConfig, OrderSniffer};
-use upsell_edge::inject::{Anchor, Injector, Position, DEFAULT_HOLD_LIMIT};
+//! bytes are chunked, a page's flow (the injector with the order sniffer
+//! watching, driven exactly as the worker drives it) returns the origin's
+//! bytes unchanged when there are no offers, and the origin's bytes plus
+//! exactly one block when there are.
+use upsell_edge::config::Settings;
+use upsell_edge::extract::{ExtractConfig, LookupConfig, SelectorRule};
+use upsell_edge::inject::{Anchor, Position};
+use upsell_edge::serve::PageFlow;
 
 /// A small deterministic generator (SplitMix64), so failures reproduce by seed.
 struct Gen(u64);
@@ -90,24 +93,54 @@ fn page(g: &mut Gen) -> Vec<u8> {
     bytes
 }
 
+/// Extraction settings: the defaults, or markup order ids plus an order lookup
+/// API (so that a page naming only the order is decided at its end).
+fn extract_config(g: &mut Gen) -> ExtractConfig {
+    if g.below(2) == 0 {
+        return ExtractConfig::default();
+    }
+    ExtractConfig {
+        order_id_selectors: vec![SelectorRule {
+            selector: "div#order".into(),
+            attr: Some("class".into()),
+            after: None,
+            before: None,
+        }],
+        lookup: Some(LookupConfig {
+            url: "https://oms.example/orders/{order_id}".into(),
+            header: "X-Key".into(),
+            secret: "OMS".into(),
+            timeout_ms: 40,
+            response: Default::default(),
+        }),
+        ..ExtractConfig::default()
+    }
+}
+
+/// Streams `bytes` through a page flow as the worker's glue does: send each
+/// chunk's output, decide on the next pull once the flow asks, decide at the
+/// end if it asks then, and finish.
 fn run(bytes: &[u8], g: &mut Gen, anchor: &Anchor, block: Option<&[u8]>) -> Vec<u8> {
-    let sniffer = OrderSniffer::new(&ExtractConfig::default());
-    let mut inj = Injector::new(anchor, sniffer.handlers(), DEFAULT_HOLD_LIMIT);
+    let mut settings = Settings::default();
+    settings.placement.selector = anchor.selector.clone();
+    settings.placement.position = anchor.position;
+    let mut flow = PageFlow::new(&settings, &extract_config(g), Vec::new());
     let mut out = Vec::new();
     let mut rest = bytes;
-    let decide_at = g.below(4);
-    let mut n = 0;
+    let mut decide_now = false;
     while !rest.is_empty() {
-        let take = (1 + g.below(97)).min(rest.len());
-        out.extend(inj.write(&rest[..take]));
-        rest = &rest[take..];
-        n += 1;
-        if n == decide_at || (sniffer.is_complete() && inj.awaiting_decision()) {
-            out.extend(inj.decide(block.map(<[u8]>::to_vec)));
+        if decide_now {
+            out.extend(flow.decide(block.map(<[u8]>::to_vec)));
         }
+        let take = (1 + g.below(97)).min(rest.len());
+        out.extend(flow.write(&rest[..take]));
+        rest = &rest[take..];
+        decide_now = flow.wants_decision(false);
     }
-    out.extend(inj.decide(block.map(<[u8]>::to_vec)));
-    out.extend(inj.end().0);
+    if decide_now || flow.wants_decision(true) {
+        out.extend(flow.decide(block.map(<[u8]>::to_vec)));
+    }
+    out.extend(flow.finish().0);
     out
 }
 

@@ -337,14 +337,14 @@ pub async fn preview(req: Request, env: &Env, origin_base: &str) -> Result<Respo
         .unwrap_or_else(|| url.host_str().unwrap_or("").to_string());
     let brand = match q.get("brand") {
         Some(b) => b.clone(),
-        None => match crate::route::brand_for_host(&cfg, &host) {
+        None => match crate::route::brand_for_host(&cfg.config, &host) {
             Some(b) => b.to_string(),
             None => {
                 return Response::error(format!("no brand for host {host:?}; pass brand="), 400)
             }
         },
     };
-    let Some(b) = cfg.brands.get(&brand) else {
+    let Some(b) = cfg.config.brands.get(&brand) else {
         return Response::error(format!("unknown brand {brand:?}"), 404);
     };
     let region = q.get("region").cloned().unwrap_or_else(|| {
@@ -358,8 +358,7 @@ pub async fn preview(req: Request, env: &Env, origin_base: &str) -> Result<Respo
     let mut order = crate::extract::ExtractedOrder::default();
     let mut extraction = serde_json::Value::Null;
     if let Some(page) = q.get("page") {
-        let extract_cfg = crate::extract::ExtractConfig::from_json(&settings.extract.to_string())
-            .unwrap_or_default();
+        let extract_cfg = cfg.extract(&brand, &region);
         let target = crate::origin::upstream_url(&format!("https://{host}{page}"), origin_base)
             .map_err(|e| worker::Error::RustError(e.to_string()))?;
         let mut init = worker::RequestInit::new();
@@ -373,6 +372,9 @@ pub async fn preview(req: Request, env: &Env, origin_base: &str) -> Result<Respo
         let body = resp.bytes().await?;
         order = crate::extract::extract_from_html(&body, &extract_cfg);
         extraction = crate::extract::report(&order, &extract_cfg);
+        if let Some(found) = super::lookup::complete(env, &extract_cfg, &order).await {
+            order = found;
+        }
     }
     if let Some(skus) = q.get("skus") {
         let items = skus

@@ -13,6 +13,7 @@ use worker::{
 
 mod api;
 mod d1;
+mod lookup;
 mod page;
 mod secrets;
 mod store;
@@ -141,7 +142,8 @@ async fn proxy(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let host = host(&req);
     let path = req.path();
     let country = country(&req, &env);
-    let Some(route) = crate::route::route(&config, "GET", &host, &path, country.as_deref()) else {
+    let Some(route) = crate::route::route(&config.config, "GET", &host, &path, country.as_deref())
+    else {
         return Ok(origin);
     };
     if !page::is_candidate(origin.status_code(), origin.headers()) {
@@ -159,7 +161,6 @@ async fn proxy(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let job = page::PageJob {
         brand: route.brand.to_string(),
         region: route.region.to_string(),
-        settings: route.settings.clone(),
         tracking: tracking(&req, route.settings.privacy.consent_cookie.as_ref()),
         client: api::client_key(&req),
         returning_token: crate::token::find_token(
@@ -167,6 +168,7 @@ async fn proxy(req: Request, env: Env, ctx: Context) -> Result<Response> {
             headers.get("cookie").ok().flatten().as_deref(),
         ),
         csp,
+        config: config.clone(),
     };
     page::transform(origin, job, Rc::new(env), Rc::new(ctx))
 }

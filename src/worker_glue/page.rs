@@ -8,15 +8,14 @@ use std::rc::Rc;
 use futures_util::StreamExt;
 use worker::{ByteStream, Context, Env, Headers, Response, Result};
 
-use super::{d1, secrets, store};
+use super::{d1, lookup, secrets, store};
 use crate::assign::Arm;
 use crate::config::Settings;
 use crate::events::{self, PageOrderLine, ServedOffer, Tracking};
-use crate::extract::{ExtractConfig, ExtractedOrder, OrderSniffer};
-use crate::inject::{Anchor, Injector, DEFAULT_HOLD_LIMIT};
+use crate::extract::{ExtractConfig, ExtractedOrder};
 use crate::offers;
 use crate::render::csp::InlinePolicy;
-use crate::render::{render_block, url_encode, BlockContext, BlockStyle, OfferView};
+use crate::serve::{self, PreparedConfig};
 use crate::token::{OfferToken, DEFAULT_TTL_MS};
 
 /// What the page's request tells us, gathered before the response streams.
@@ -25,8 +24,6 @@ pub struct PageJob {
     pub brand: String,
     /// Region id.
     pub region: String,
-    /// The brand × region's effective settings.
-    pub settings: Settings,
     /// How much may be stored about this client.
     pub tracking: Tracking,
     /// Raw client key (IP + UA) for the salted daily hash.
@@ -35,6 +32,18 @@ pub struct PageJob {
     pub returning_token: Option<String>,
     /// Content-Security-Policy header values of the response.
     pub csp: Vec<String>,
+    /// The configuration the page was routed by.
+    pub config: Rc<PreparedConfig>,
+}
+
+impl PageJob {
+    /// The brand × region's effective settings.
+    fn settings(&self) -> &Settings {
+        static DEFAULT: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
+        self.config
+            .settings(&self.brand, &self.region)
+            .unwrap_or_else(|| DEFAULT.get_or_init(Settings::default))
+    }
 }
 
 /// True for a response the engine may rewrite: 200, HTML, UTF-8 (or no charset).
@@ -74,27 +83,19 @@ pub fn transform(
     let headers = origin.headers().clone();
     let _ = headers.delete("content-length");
     let body = origin.stream()?;
-    let extract_cfg =
-        ExtractConfig::from_json(&job.settings.extract.to_string()).unwrap_or_default();
-    let sniffer = OrderSniffer::new(&extract_cfg);
+    let extract = job.config.extract(&job.brand, &job.region);
     let csp_meta = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
-    let mut handlers = sniffer.handlers();
-    handlers.push(meta_csp_observer(csp_meta.clone()));
-    let anchor = Anchor {
-        selector: job.settings.placement.selector.clone(),
-        position: job.settings.placement.position,
-    };
-    let injector = Injector::new(&anchor, handlers, DEFAULT_HOLD_LIMIT);
+    let observers = vec![meta_csp_observer(csp_meta.clone())];
+    let flow = serve::PageFlow::new(job.settings(), &extract, observers);
     let state = PageStream {
         body,
-        injector: Some(injector),
-        sniffer,
+        flow: Some(flow),
+        extract,
         csp_meta,
         job: Rc::new(job),
         env,
         ctx,
         decide_now: false,
-        decided: false,
         converted: false,
     };
     let stream = futures_util::stream::unfold(state, |mut st| async move {
@@ -128,14 +129,13 @@ fn meta_csp_observer(seen: Rc<std::cell::RefCell<Vec<String>>>) -> crate::inject
 
 struct PageStream {
     body: ByteStream,
-    injector: Option<Injector>,
-    sniffer: OrderSniffer,
+    flow: Option<serve::PageFlow>,
+    extract: Rc<ExtractConfig>,
     csp_meta: Rc<std::cell::RefCell<Vec<String>>>,
     job: Rc<PageJob>,
     env: Rc<Env>,
     ctx: Rc<Context>,
     decide_now: bool,
-    decided: bool,
     converted: bool,
 }
 
@@ -143,24 +143,22 @@ impl PageStream {
     /// The next non-empty piece of output, or `None` at the end.
     async fn next_bytes(&mut self) -> Option<Vec<u8>> {
         loop {
-            let injector = self.injector.as_mut()?;
             if self.decide_now {
                 self.decide_now = false;
                 let block = self.decide().await;
-                let out = self.injector.as_mut()?.decide(block);
+                let out = self.flow.as_mut()?.decide(block);
                 if !out.is_empty() {
                     return Some(out);
                 }
                 continue;
             }
-            match self.body.next().await {
+            let next = self.body.next().await;
+            let flow = self.flow.as_mut()?;
+            match next {
                 Some(Ok(chunk)) => {
-                    let out = injector.write(&chunk);
-                    if !self.decided && injector.awaiting_decision() && self.sniffer.is_complete() {
-                        // Send what is ready first; decide on the next pull.
-                        self.decided = true;
-                        self.decide_now = true;
-                    }
+                    let out = flow.write(&chunk);
+                    // Send what is ready first; decide on the next pull.
+                    self.decide_now = flow.wants_decision(false);
                     if !out.is_empty() {
                         return Some(out);
                     }
@@ -169,14 +167,15 @@ impl PageStream {
                     if let Some(Err(e)) = other {
                         worker::console_warn!("upsell: origin body failed mid-stream: {e}");
                     }
-                    let order = self.sniffer.current();
-                    if !self.decided && injector.awaiting_decision() && order.is_complete() {
-                        self.decided = true;
+                    let mut out = Vec::new();
+                    if flow.wants_decision(true) {
                         let block = self.decide().await;
-                        self.injector.as_mut()?.decide(block);
+                        out.extend(self.flow.as_mut()?.decide(block));
                     }
+                    let order = self.flow.as_ref()?.order();
                     self.record_conversion(&order);
-                    let (out, failure) = self.injector.take()?.end();
+                    let (rest, failure) = self.flow.take()?.finish();
+                    out.extend(rest);
                     if let Some(f) = failure {
                         worker::console_log!("upsell: page passed through unchanged: {f}");
                     }
@@ -190,12 +189,12 @@ impl PageStream {
     /// Every order that reaches a decision is enrolled once in its arm, block or not,
     /// so arm sizes (the denominators of every rate) stay honest.
     async fn decide(&mut self) -> Option<Vec<u8>> {
-        let order = self.sniffer.current();
+        let order = self.flow.as_ref()?.order();
         self.record_conversion(&order);
         let order_id = order.order_id.clone()?;
         let job = self.job.clone();
         let now = store::now_ms() as u64;
-        let experiment = offers::running_experiment(&job.settings, &job.brand, &job.region, now);
+        let experiment = offers::running_experiment(job.settings(), &job.brand, &job.region, now);
         let arm = offers::arm_for(experiment.as_ref(), &order_id);
         let experiment_id = experiment
             .as_ref()
@@ -206,18 +205,26 @@ impl PageStream {
         let outcome = if arm == Arm::Holdout {
             Ok(None)
         } else {
-            let budget = u64::from(job.settings.budget.time_ms.max(1));
+            let budget = u64::from(job.settings().budget.time_ms.max(1));
             let mut policies: Vec<String> = job.csp.clone();
             policies.extend(self.csp_meta.borrow().iter().cloned());
             let inline = InlinePolicy::from_policies(policies.iter().map(String::as_str));
-            let choice = Choice {
-                job: &job,
-                order: &order,
-                arm,
-                experiment: &experiment_id,
-                now,
+            let (env, extract) = (self.env.clone(), self.extract.clone());
+            let decision = async {
+                // The lookup, the KV reads and the ranking share one budget.
+                let order = lookup::complete(&env, &extract, &order)
+                    .await
+                    .unwrap_or_else(|| order.clone());
+                let choice = Choice {
+                    job: &job,
+                    order: &order,
+                    arm,
+                    experiment: &experiment_id,
+                    now,
+                };
+                choose(&env, &choice, &inline).await
             };
-            store::within(budget, choose(&self.env, &choice, &inline))
+            store::within(budget, decision)
                 .await
                 .unwrap_or_else(|| Err(format!("decision took longer than {budget} ms")))
         };
@@ -307,8 +314,12 @@ async fn choose(
 ) -> std::result::Result<Option<(String, OfferToken)>, String> {
     let (job, order, now) = (c.job, c.order, c.now);
     let order_id = order.order_id.as_deref().ok_or("no order id")?;
+    if order.skus.is_empty() {
+        // The page named only the order and its lookup failed: nothing to match.
+        return Err("the order's items are unknown".into());
+    }
     let skus: Vec<&str> = order.skus.iter().map(String::as_str).collect();
-    let settings = &job.settings;
+    let settings = job.settings();
     let keys = secrets::token_keys(env).map_err(|e| e.to_string())?;
     let kv = env.kv("TABLES").map_err(|e| e.to_string())?;
     let versions = store::manifests(&kv, &job.brand, &job.region).await;
@@ -335,43 +346,8 @@ async fn choose(
         nonce: secrets::nonce()?,
     };
     let token = keys.sign(&claims);
-    let views: Vec<OfferView> = chosen
-        .iter()
-        .map(|o| {
-            let entry = catalog.get(&o.sku);
-            OfferView {
-                sku: o.sku.clone(),
-                title: entry.map_or_else(|| o.sku.clone(), |e| e.title.clone()),
-                price: f64::from(o.price),
-                image: entry.map(|e| e.image.clone()).filter(|s| !s.is_empty()),
-                accept_href: format!(
-                    "/__upsell/accept?sku={}&t={}",
-                    url_encode(&o.sku),
-                    url_encode(&token)
-                ),
-            }
-        })
-        .collect();
-    let style = BlockStyle {
-        heading: settings.style.heading.clone(),
-        accent: settings.style.accent.clone(),
-        font: Some(settings.style.font.clone()),
-        ..BlockStyle::default()
-    };
-    let inline = if settings.features.beacons {
-        inline.clone()
-    } else {
-        InlinePolicy {
-            script: crate::render::csp::Inline::Blocked,
-            style: inline.style.clone(),
-        }
-    };
-    let cx = BlockContext {
-        token: &token,
-        currency: order.currency.as_deref().unwrap_or(""),
-        style: &style,
-        inline: &inline,
-        beacon_path: "/__upsell/events",
-    };
-    Ok(render_block(&views, &cx).map(|b| (b, claims)))
+    let views = serve::offer_views(&chosen, &catalog, &token);
+    let currency = order.currency.as_deref().unwrap_or("");
+    let block = serve::offer_block(settings, &views, &token, currency, inline);
+    Ok(block.map(|b| (b, claims)))
 }

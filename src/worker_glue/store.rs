@@ -15,6 +15,7 @@ use futures_util::future::{join_all, select, Either};
 use worker::kv::KvStore;
 
 use crate::config::{CompiledConfig, CONFIG_KEY};
+use crate::serve::PreparedConfig;
 use crate::table::{
     decode_catalog, decode_facts, decode_neighbours, CatalogShard, Facts, Manifest, NeighbourShard,
 };
@@ -36,7 +37,7 @@ enum Value {
 
 #[derive(Default)]
 struct Cache {
-    config: Option<(f64, Rc<CompiledConfig>)>,
+    config: Option<(f64, Rc<PreparedConfig>)>,
     manifests: HashMap<String, (f64, Rc<Vec<Manifest>>)>,
     values: HashMap<String, (u64, Value)>,
     tick: u64,
@@ -60,8 +61,9 @@ pub async fn within<F: std::future::Future>(ms: u64, fut: F) -> Option<F::Output
     }
 }
 
-/// The current configuration: cached for a few seconds; the last good copy if KV fails.
-pub async fn config(kv: &KvStore) -> Option<Rc<CompiledConfig>> {
+/// The current configuration, prepared for serving: cached for a few seconds
+/// (re-prepared only when its version changes); the last good copy if KV fails.
+pub async fn config(kv: &KvStore) -> Option<Rc<PreparedConfig>> {
     let now = now_ms();
     let cached = CACHE.with(|c| c.borrow().config.clone());
     if let Some((at, cfg)) = &cached {
@@ -71,7 +73,10 @@ pub async fn config(kv: &KvStore) -> Option<Rc<CompiledConfig>> {
     }
     let fresh = match kv.get(CONFIG_KEY).bytes().await {
         Ok(Some(bytes)) => match CompiledConfig::from_json(&bytes) {
-            Ok(cfg) => Some(Rc::new(cfg)),
+            Ok(cfg) => match &cached {
+                Some((_, old)) if old.config == cfg => Some(old.clone()),
+                _ => Some(Rc::new(PreparedConfig::new(cfg))),
+            },
             Err(e) => {
                 worker::console_warn!(
                     "upsell: config/current unreadable, keeping the last good one: {e}"
