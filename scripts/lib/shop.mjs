@@ -147,9 +147,36 @@ ${orderTable(o)}
 </div></div>`, { head: `<script>window.dataLayer = window.dataLayer || [];</script>\n${head}` });
 }
 
+/**
+ * A client-rendered confirmation page (a headless storefront): the order number is in the
+ * markup, the items are fetched by the page's app after load, so the HTML names no SKU.
+ * The worker gets the items from the brand's order lookup API instead.
+ */
+function appConfirmation(brand, o) {
+  return layout(brand, 'Order confirmation', `<h1>Thank you for your order</h1>
+<div id="order-app" data-order-id="${esc(o.id)}"><p>Order number: <strong>${esc(o.id)}</strong></p>
+<p class="loading">Loading your order details…</p></div>
+<p><a class="btn" href="/">Continue shopping</a></p>`);
+}
+
+/** The shop's order API (what a brand's lookup calls): JSON with items, behind a key. */
+function orderApi(o) {
+  return { id: o.id, currency: 'GBP', total: Number(total(o).toFixed(2)),
+    items: o.lines.map((l) => ({ sku: l.sku, quantity: l.qty, price: l.price })) };
+}
+
+/** The order API's key; the worker holds it as the secret ORDER_API_TOKEN. */
+export const ORDER_API_TOKEN = process.env.ORDER_API_TOKEN || 'local-order-api-token';
+
+/**
+ * Knobs of the order API for tests: `delayMs` stands in for a slow order system,
+ * `answer` ({ status, body }) for a failing one.
+ */
+export const orderApiSettings = { delayMs: 0, answer: null };
+
 function home(brand, shop) {
   const list = shop.orders[brand].slice(0, 40).map((o) => `<tr><td>${esc(o.id)}</td><td>${esc(o.ts.slice(0, 10))}</td><td>${esc(o.region)}</td><td>${o.lines.length}</td><td>${money(total(o))}</td>
-<td><a href="/order-confirmation?order=${encodeURIComponent(o.id)}">demo</a> · <a href="/checkout/onepage/success/?order=${encodeURIComponent(o.id)}">Magento</a> · <a href="/checkout/order-received/${encodeURIComponent(o.id)}/?key=wc_order_${encodeURIComponent(o.id)}">WooCommerce</a></td></tr>`).join('\n');
+<td><a href="/order-confirmation?order=${encodeURIComponent(o.id)}">demo</a> · <a href="/order-confirmation?order=${encodeURIComponent(o.id)}&amp;view=app">client-rendered</a> · <a href="/checkout/onepage/success/?order=${encodeURIComponent(o.id)}">Magento</a> · <a href="/checkout/order-received/${encodeURIComponent(o.id)}/?key=wc_order_${encodeURIComponent(o.id)}">WooCommerce</a></td></tr>`).join('\n');
   return layout(brand, 'Home', `<h1>${esc(BRANDS[brand].name)}</h1>
 <p>Real orders from this shop's history. Open a confirmation page: the edge worker in front of this shop adds offers matched to what was bought.
 Other brand: <a href="http://${brand === 'gifts' ? 'homewares' : 'gifts'}.localhost:${'{{PORT}}'}/">${brand === 'gifts' ? 'Demo Homewares' : 'Demo Gifts'}</a>.</p>
@@ -183,7 +210,19 @@ export function shopRoutes(shop) {
     if (p === '/' || p === '/index.html') return html(home(brand, shop));
     if (p === '/order-confirmation') {
       const o = order(url.searchParams.get('order') || '');
-      return o ? html(demoConfirmation(brand, o)) : send(404, 'text/html', '<h1>No such order</h1>');
+      if (!o) return send(404, 'text/html', '<h1>No such order</h1>');
+      return html(url.searchParams.get('view') === 'app' ? appConfirmation(brand, o) : demoConfirmation(brand, o));
+    }
+    const api = /^\/api\/orders\/([^/]+)$/.exec(p);
+    if (api) {
+      if (req.headers['x-api-key'] !== ORDER_API_TOKEN) return send(401, 'application/json', '{"error":"unauthorized"}');
+      const o = order(decodeURIComponent(api[1]));
+      if (!o) return send(404, 'application/json', '{"error":"no such order"}');
+      const forced = orderApiSettings.answer;
+      const answer = () => (forced ? send(forced.status, 'application/json', forced.body)
+        : send(200, 'application/json', JSON.stringify(orderApi(o))));
+      if (orderApiSettings.delayMs > 0) { setTimeout(answer, orderApiSettings.delayMs); return true; }
+      return answer();
     }
     if (p === '/checkout/onepage/success/' || p === '/checkout/onepage/success') {
       const o = order(url.searchParams.get('order') || '');

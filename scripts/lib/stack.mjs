@@ -17,6 +17,8 @@ export const LOCAL_SECRETS = {
   TOKEN_SECRET: 'local-demo-token-secret-not-for-production',
   ADMIN_SECRET: 'local-admin',
   WEBHOOK_SECRET: 'local-webhook-secret',
+  // The demo shop's order API key, for the gifts brand's order lookup.
+  ORDER_API_TOKEN: 'local-order-api-token',
 };
 
 const newer = (a, b) => fs.existsSync(b) && fs.statSync(b).mtimeMs >= fs.statSync(a).mtimeMs;
@@ -73,11 +75,11 @@ export async function registerExperiments(configDir, persistTo, { quiet = false 
 }
 
 /** Starts the shop origin (serving the demo data) and the worker in front of it. */
-export async function startStack({ dataDir, persistTo, port, originPort = 0, echo = false, vars = {} }) {
+export async function startStack({ dataDir, persistTo, port, originPort = 0, echo = false, logLevel, vars = {} }) {
   addRoute(shopRoutes(loadShop(dataDir)));
   const origin = await startOrigin(originPort);
   const worker = await startWorker({
-    port, persistTo, echo,
+    port, persistTo, echo, logLevel,
     vars: { ORIGIN_URL: origin.url, TRUST_COUNTRY_HEADER: 'true', ...LOCAL_SECRETS, ...vars },
   });
   return { origin, worker, stop: async () => { await worker.stop(); origin.server.close(); } };
