@@ -8,11 +8,18 @@
 //! is how much having a in the order raises j, so it becomes edge a → j of
 //! a's neighbour list; the edge sums them over the order, which is EASE's
 //! scoring restricted to the kept edges.
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 use upsell_edge::table::Neighbour;
 
+use super::baskets::Baskets;
+use super::cooc::{blended_item_weight, ScopeCounts};
+
 /// Dot product with four independent partial sums, so the compiler can keep
 /// several multiply-adds in flight (and vectorise) instead of one serial chain.
+#[inline(always)]
 fn dot(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
@@ -77,6 +84,24 @@ fn intersect(row: &[(u32, f32)], ids: &[(u32, usize)], pos: &[u32], out: &mut [O
 /// Cholesky, in place. Returns false when a squared pivot falls to `min_sq`
 /// or below (not positive definite, or less definite than required).
 fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, the only feature the function is compiled for.
+        return unsafe { cholesky_solve_avx2(a, b, n, min_sq) };
+    }
+    cholesky_solve_portable(a, b, n, min_sq)
+}
+
+/// [`cholesky_solve_portable`] compiled for AVX2: the same operations in the
+/// same order (no fused multiply-adds), so the same results, on 4-wide vectors.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn cholesky_solve_avx2(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
+    cholesky_solve_portable(a, b, n, min_sq)
+}
+
+#[inline(always)]
+fn cholesky_solve_portable(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
     for j in 0..n {
         let row_j = &a[j * n..j * n + j];
         let d = a[j * n + j] - dot(row_j, row_j);
@@ -237,6 +262,411 @@ pub fn ease_lists(
     rows
 }
 
+/// What [`sparse_ease`] learns from.
+pub struct EaseInput<'a> {
+    /// Training baskets.
+    pub baskets: &'a Baskets,
+    /// SKU ids are `< n_items`.
+    pub n_items: usize,
+    /// Weight of each basket.
+    pub weight: &'a [f32],
+    /// Scope of each basket (0 = brand-wide only, else its region scope).
+    pub scope_of: &'a [u8],
+    /// Scope totals (scope 0 brand-wide).
+    pub counts: &'a [ScopeCounts],
+    /// Which SKUs may be offered (targets).
+    pub offerable: &'a [bool],
+    /// Ridge penalty λ.
+    pub lambda: f64,
+    /// Candidates per target, M.
+    pub candidates: usize,
+    /// Neighbours kept per SKU.
+    pub keep: usize,
+    /// Region prior strength m, in weighted orders.
+    pub prior: f64,
+}
+
+/// Bytes of Gram blocks filled at once: targets are taken in batches so that
+/// their candidates' pairwise Gram entries fit in this.
+const BATCH_BYTES: usize = 512 << 20;
+
+/// Hints the CPU to fetch `x`'s cache line (no effect on results).
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch only hints the cache; any address is allowed.
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(x as *const T as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// Per-thread dense co-purchase accumulators, item-major (`[item * scopes + scope]`).
+struct RowAcc {
+    w: Vec<f32>,
+    raw: Vec<u32>,
+    /// Scope-major Gram entries of the touched SKUs (`[scope * n + item]`),
+    /// when kept: one compact array per scope for the random reads.
+    g: Vec<f32>,
+    touched: Vec<u32>,
+}
+
+impl RowAcc {
+    fn new(n: usize, scopes: usize, raw: bool) -> Self {
+        RowAcc {
+            w: vec![0.0; n * scopes],
+            raw: if raw { vec![0; n * scopes] } else { Vec::new() },
+            g: if raw {
+                Vec::new()
+            } else {
+                vec![0.0; n * scopes]
+            },
+            touched: Vec::new(),
+        }
+    }
+
+    /// Fills `g` from the accumulated row (Gram entries of every scope).
+    fn spread(&mut self, scopes: usize, prior: f64, w0: f64) {
+        let n = self.w.len() / scopes.max(1);
+        for &j in &self.touched {
+            let j = j as usize;
+            for s in 0..scopes {
+                self.g[s * n + j] = self.gram(j, s, scopes, prior, w0);
+            }
+        }
+    }
+
+    /// Adds SKU `i`'s co-purchases (weighted, and raw counts if kept) to
+    /// scope 0 and each basket's own scope, in inverted-list order.
+    fn add_row(&mut self, x: &EaseInput<'_>, inv_start: &[u32], inv: &[u32], i: usize) {
+        let scopes = x.counts.len();
+        let with_raw = !self.raw.is_empty();
+        let orders = &inv[inv_start[i] as usize..inv_start[i + 1] as usize];
+        for (k, &o) in orders.iter().enumerate() {
+            // The orders are scattered: ask for the baskets a few ahead.
+            if let Some(&ahead) = orders.get(k + 8) {
+                prefetch(&x.baskets.start[ahead as usize]);
+                prefetch(&x.weight[ahead as usize]);
+                prefetch(&x.scope_of[ahead as usize]);
+            }
+            if let Some(&ahead) = orders.get(k + 4) {
+                let at = x.baskets.start[ahead as usize] as usize;
+                if let Some(first) = x.baskets.items.get(at) {
+                    prefetch(first);
+                }
+            }
+            let o = o as usize;
+            let wo = x.weight[o];
+            let s = x.scope_of[o] as usize;
+            for &j in x.baskets.get(o) {
+                let j = j as usize;
+                if j == i {
+                    continue;
+                }
+                let at = j * scopes;
+                if self.w[at] == 0.0 && (!with_raw || self.raw[at] == 0) {
+                    self.touched.push(j as u32);
+                }
+                self.w[at] += wo;
+                if s != 0 {
+                    self.w[at + s] += wo;
+                }
+                if with_raw {
+                    self.raw[at] += 1;
+                    if s != 0 {
+                        self.raw[at + s] += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn clear(&mut self, scopes: usize) {
+        let n = self.w.len() / scopes.max(1);
+        for &j in &self.touched {
+            let at = j as usize * scopes;
+            self.w[at..at + scopes].fill(0.0);
+            if !self.raw.is_empty() {
+                self.raw[at..at + scopes].fill(0);
+            }
+            if !self.g.is_empty() {
+                for s in 0..scopes {
+                    self.g[s * n + j as usize] = 0.0;
+                }
+            }
+        }
+        self.touched.clear();
+    }
+
+    /// Gram entry with `j` in scope `s` (0 when absent): a region's own
+    /// weight plus its borrowed share of the brand-wide one.
+    #[inline]
+    fn gram(&self, j: usize, s: usize, scopes: usize, prior: f64, w0: f64) -> f32 {
+        let at = j * scopes;
+        let g = if s == 0 {
+            self.w[at]
+        } else {
+            self.w[at + s] + (prior * self.w[at] as f64 / w0) as f32
+        };
+        if g > 0.0 && g.is_finite() {
+            g
+        } else {
+            0.0
+        }
+    }
+}
+
+/// One target in one scope: its candidates, in score order.
+struct Block {
+    target: u32,
+    scope: u8,
+    /// (SKU, Gram entry with the target, raw count in scope), best first.
+    cand: Vec<(u32, f32, u32)>,
+    /// Candidate ids sorted ascending; `rank[p]` is candidate p's index here.
+    ids: Vec<u32>,
+    rank: Vec<u32>,
+}
+
+fn tri_len(m: usize) -> usize {
+    m * m.saturating_sub(1) / 2
+}
+
+/// Sparse EASE for every scope at once: neighbour lists `[scope][item]`.
+///
+/// Equivalent to [`ease_lists`] on complete Gram rows (`ease_row = 0`) but
+/// without materialising them: targets go in batches; for each target and
+/// scope the top-M candidates are selected from the target's own
+/// co-purchase row (accumulated on the fly), then every SKU that is some
+/// candidate of the batch accumulates its row once and writes its Gram
+/// entries straight into the blocks that need them (each pair from the row
+/// of its smaller id, as before), then every block is solved.
+pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbour>>> {
+    let n = x.n_items;
+    let scopes = x.counts.len();
+    let (inv_start, inv) = x.baskets.inverted(n);
+    let w0 = x.counts[0].weight.max(1e-9);
+    let diag = blended_item_weight(x.counts, x.prior);
+    let m_max = x.candidates.max(1);
+    let per_target = (tri_len(m_max) * 4).max(1) * scopes;
+    let batch = (BATCH_BYTES / per_target).clamp(64, n.max(64));
+    let mut rows: Vec<Vec<Vec<Neighbour>>> = vec![vec![Vec::new(); n]; scopes];
+    let mut arena: Vec<AtomicU32> = Vec::new();
+    let mut spent = [0.0f64; 4];
+    let mut lap = std::time::Instant::now();
+    let mut phase = |k: usize| {
+        spent[k] += lap.elapsed().as_secs_f64();
+        lap = std::time::Instant::now();
+    };
+    let mut lo = 0;
+    while lo < n {
+        let hi = (lo + batch).min(n);
+        // 1. Candidates of each target of the batch, per scope.
+        let blocks: Vec<Block> = (lo..hi)
+            .into_par_iter()
+            .map_init(
+                || (RowAcc::new(n, scopes, true), Vec::<(f32, u32)>::new()),
+                |(acc, scored), j| {
+                    let mut out = Vec::new();
+                    if !x.offerable[j] {
+                        return out;
+                    }
+                    acc.add_row(x, &inv_start, &inv, j);
+                    for s in 0..scopes {
+                        scored.clear();
+                        for &k in &acc.touched {
+                            let g = acc.gram(k as usize, s, scopes, x.prior, w0);
+                            if g > 0.0 {
+                                scored.push((g, k));
+                            }
+                        }
+                        let by_score = |a: &(f32, u32), b: &(f32, u32)| {
+                            b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+                        };
+                        if x.candidates < scored.len() {
+                            scored.select_nth_unstable_by(x.candidates, by_score);
+                            scored.truncate(x.candidates);
+                        }
+                        if scored.is_empty() {
+                            continue;
+                        }
+                        scored.sort_unstable_by(by_score);
+                        let cand: Vec<(u32, f32, u32)> = scored
+                            .iter()
+                            .map(|&(g, k)| (k, g, acc.raw[k as usize * scopes + s]))
+                            .collect();
+                        let mut order: Vec<u32> = (0..cand.len() as u32).collect();
+                        order.sort_unstable_by_key(|&p| cand[p as usize].0);
+                        let mut rank = vec![0u32; cand.len()];
+                        for (r, &p) in order.iter().enumerate() {
+                            rank[p as usize] = r as u32;
+                        }
+                        let ids = order.iter().map(|&p| cand[p as usize].0).collect();
+                        out.push(Block {
+                            target: j as u32,
+                            scope: s as u8,
+                            cand,
+                            ids,
+                            rank,
+                        });
+                    }
+                    acc.clear(scopes);
+                    out
+                },
+            )
+            .flatten_iter()
+            .collect();
+        bar.inc((hi - lo) as u64);
+        phase(0);
+        // 2. Which (block, id rank) each SKU fills: CSR over SKUs. Each
+        // SKU's runs (its Gram entries with the block's higher-id candidates)
+        // are laid out one after another in the arena, in the order it
+        // writes them, so the writes stream; `row_off` says where each
+        // block row went. Block ids are copied into one flat array.
+        let mut ids_off = Vec::with_capacity(blocks.len() + 1);
+        ids_off.push(0u32);
+        for b in &blocks {
+            ids_off.push(ids_off.last().copied().unwrap_or(0) + b.ids.len() as u32);
+        }
+        let mut ids_flat: Vec<u32> = Vec::with_capacity(ids_off[blocks.len()] as usize);
+        for b in &blocks {
+            ids_flat.extend_from_slice(&b.ids);
+        }
+        let mut start = vec![0u32; n + 1];
+        let mut run = vec![0u64; n + 1];
+        for b in &blocks {
+            let m = b.ids.len();
+            for (r, &id) in b.ids[..m.saturating_sub(1)].iter().enumerate() {
+                start[id as usize + 1] += 1;
+                run[id as usize + 1] += (m - r - 1) as u64;
+            }
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+            run[i + 1] += run[i];
+        }
+        let total = run[n] as usize;
+        assert!(total < u32::MAX as usize, "Gram batch too large");
+        if arena.len() < total {
+            arena.resize_with(total, || AtomicU32::new(0));
+        }
+        let mut fill = start.clone();
+        let mut fill_off = run.clone();
+        let mut slots = vec![(0u32, 0u32); start[n] as usize];
+        let mut row_off = vec![0u32; ids_flat.len()];
+        for (bi, b) in blocks.iter().enumerate() {
+            let m = b.ids.len();
+            let base = ids_off[bi] as usize;
+            for (r, &id) in b.ids[..m.saturating_sub(1)].iter().enumerate() {
+                let id = id as usize;
+                slots[fill[id] as usize] = (bi as u32, r as u32);
+                fill[id] += 1;
+                row_off[base + r] = fill_off[id] as u32;
+                fill_off[id] += (m - r - 1) as u64;
+            }
+        }
+        drop((fill, fill_off));
+        let scope_of_block: Vec<u8> = blocks.iter().map(|b| b.scope).collect();
+        let sources: Vec<u32> = (0..n as u32)
+            .filter(|&i| start[i as usize + 1] > start[i as usize])
+            .collect();
+        phase(1);
+        // 3. Each source SKU's row, written into its runs.
+        sources.par_iter().for_each_init(
+            || RowAcc::new(n, scopes, false),
+            |acc, &p| {
+                let p = p as usize;
+                acc.add_row(x, &inv_start, &inv, p);
+                acc.spread(scopes, x.prior, w0);
+                let mut off = run[p] as usize;
+                for &(bi, r) in &slots[start[p] as usize..start[p + 1] as usize] {
+                    let bi = bi as usize;
+                    let s = scope_of_block[bi] as usize;
+                    let g = &acc.g[s * n..(s + 1) * n];
+                    let ids =
+                        &ids_flat[ids_off[bi] as usize + r as usize + 1..ids_off[bi + 1] as usize];
+                    for (cell, &q) in arena[off..off + ids.len()].iter().zip(ids) {
+                        cell.store(g[q as usize].to_bits(), Ordering::Relaxed);
+                    }
+                    off += ids.len();
+                }
+                acc.clear(scopes);
+            },
+        );
+        phase(2);
+        // 4. Solve each block.
+        let arena_ref = &arena;
+        let columns: Vec<Vec<(u32, f32, u32)>> = blocks
+            .par_iter()
+            .enumerate()
+            .map(|(bi, b)| {
+                let rows_at = &row_off[ids_off[bi] as usize..ids_off[bi + 1] as usize];
+                let lookup = |p: usize, q: usize| -> f64 {
+                    let (rp, rq) = (b.rank[p] as usize, b.rank[q] as usize);
+                    let (r, t) = if rp < rq { (rp, rq) } else { (rq, rp) };
+                    f32::from_bits(
+                        arena_ref[rows_at[r] as usize + (t - r - 1)].load(Ordering::Relaxed),
+                    ) as f64
+                };
+                let d = &diag[b.scope as usize];
+                let mut m = b.cand.len();
+                let rhs = loop {
+                    let mut a = vec![0.0f64; m * m];
+                    let mut rhs: Vec<f64> = b.cand[..m].iter().map(|c| c.1 as f64).collect();
+                    for p in 0..m {
+                        a[p * m + p] = d[b.cand[p].0 as usize] + x.lambda;
+                        for q in 0..p {
+                            let g = lookup(p, q);
+                            a[p * m + q] = g;
+                            a[q * m + p] = g;
+                        }
+                    }
+                    if cholesky_solve(&mut a, &mut rhs, m, 0.99 * x.lambda) {
+                        break rhs;
+                    }
+                    m /= 2;
+                };
+                b.cand[..m]
+                    .iter()
+                    .zip(rhs)
+                    .filter(|(_, w)| *w > 0.0 && w.is_finite())
+                    .map(|(c, w)| (c.0, w as f32, c.2))
+                    .collect()
+            })
+            .collect();
+        // Transpose: edge a → target with weight b_a (targets in id order).
+        for (b, col) in blocks.iter().zip(columns) {
+            for (a, w, count) in col {
+                rows[b.scope as usize][a as usize].push(Neighbour {
+                    id: b.target,
+                    score: w,
+                    count,
+                });
+            }
+        }
+        phase(3);
+        lo = hi;
+    }
+    if std::env::var_os("MODEL_BUILDER_TIMINGS").is_some() {
+        eprintln!(
+            "sparse EASE: {} SKUs, {} scopes, batches of {batch}: candidates {:.2}s, index {:.2}s, Gram blocks {:.2}s, solves {:.2}s",
+            n, scopes, spent[0], spent[1], spent[2], spent[3]
+        );
+    }
+    for scope_rows in rows.iter_mut() {
+        scope_rows.par_iter_mut().for_each(|r| {
+            if r.len() > x.keep {
+                r.select_nth_unstable_by(x.keep, |a, b| {
+                    b.score.total_cmp(&a.score).then(a.id.cmp(&b.id))
+                });
+                r.truncate(x.keep);
+            }
+        });
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,5 +739,99 @@ mod tests {
         assert!((w(1, 0).unwrap() - b1).abs() < 1e-6);
         assert!((w(2, 0).unwrap() - b2).abs() < 1e-6);
         assert_eq!(rows[1].iter().find(|n| n.id == 0).unwrap().count, 2);
+    }
+
+    #[test]
+    fn sparse_ease_matches_complete_rows() {
+        use crate::model::cooc::{neighbour_rows, scope_counts};
+        use crate::model::ModelConfig;
+        // Pseudo-random baskets over 40 SKUs in two regions and none.
+        let mut seed = 7u64;
+        let mut next = move |k: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % k
+        };
+        let mut b = Baskets {
+            start: vec![0],
+            ..Baskets::default()
+        };
+        let mut scope_of = Vec::new();
+        let mut weight = Vec::new();
+        for _ in 0..600 {
+            let len = 1 + next(6) as usize;
+            let mut items: Vec<u32> = (0..len).map(|_| next(40) as u32).collect();
+            items.sort_unstable();
+            items.dedup();
+            b.items.extend_from_slice(&items);
+            b.start.push(b.items.len() as u32);
+            b.region.push(None);
+            b.ts.push(None);
+            scope_of.push(next(3) as u8);
+            weight.push(0.5 + next(100) as f32 / 100.0);
+        }
+        let n = 40;
+        let counts = scope_counts(&b, n, &weight, &scope_of, 3);
+        let mut offerable = vec![true; n];
+        offerable[5] = false;
+        let cfg = ModelConfig {
+            ease_candidates: 12,
+            neighbours: 7,
+            region_prior_orders: 50.0,
+            ..ModelConfig::default()
+        };
+        let gram_cfg = ModelConfig {
+            alpha: 0.0,
+            beta: 0.0,
+            shrink: 0.0,
+            neighbours: usize::MAX,
+            min_count: 1,
+            ..cfg.clone()
+        };
+        let bar = ProgressBar::hidden();
+        let gram = neighbour_rows(
+            &b,
+            n,
+            &weight,
+            &scope_of,
+            &counts,
+            &vec![true; n],
+            &gram_cfg,
+            &bar,
+        );
+        let diag = blended_item_weight(&counts, cfg.region_prior_orders);
+        let sparse = sparse_ease(
+            &EaseInput {
+                baskets: &b,
+                n_items: n,
+                weight: &weight,
+                scope_of: &scope_of,
+                counts: &counts,
+                offerable: &offerable,
+                lambda: cfg.ease_lambda,
+                candidates: cfg.ease_candidates,
+                keep: cfg.neighbours,
+                prior: cfg.region_prior_orders,
+            },
+            &bar,
+        );
+        let sorted = |mut r: Vec<Neighbour>| {
+            r.sort_by_key(|n| n.id);
+            r
+        };
+        let mut edges = 0;
+        for s in 0..3 {
+            let dense = ease_lists(&gram[s], &diag[s], &offerable, cfg.ease_lambda, 12, 7, true);
+            for i in 0..n {
+                edges += dense[i].len();
+                assert_eq!(
+                    sorted(dense[i].clone()),
+                    sorted(sparse[s][i].clone()),
+                    "scope {s} SKU {i}"
+                );
+            }
+        }
+        assert!(edges > 100, "{edges}");
     }
 }

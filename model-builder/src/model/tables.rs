@@ -13,7 +13,7 @@ use upsell_edge::table::{
 use super::baskets::Baskets;
 use super::config::{Method, ModelConfig};
 use super::cooc::{blended_item_weight, category_fallback, neighbour_rows, scope_counts};
-use super::ease::ease_lists;
+use super::ease::{ease_lists, sparse_ease, EaseInput};
 use crate::ingest::{CatalogRow, Dataset};
 
 /// The brand-wide table's region name.
@@ -257,17 +257,29 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
             cfg,
             &b,
         ),
+        Method::Ease if cfg.ease_row == 0 => sparse_ease(
+            &EaseInput {
+                baskets: &baskets,
+                n_items: n,
+                weight: &weight,
+                scope_of: &scope_of,
+                counts: &counts,
+                offerable: &neighbour_ok,
+                lambda: cfg.ease_lambda,
+                candidates: cfg.ease_candidates,
+                keep: cfg.neighbours,
+                prior: cfg.region_prior_orders,
+            },
+            &b,
+        ),
         Method::Ease => {
-            // Gram rows: plain weighted co-purchase counts, every SKU a regressor.
+            // Truncated Gram rows (`ease_row` > 0), materialised per scope:
+            // plain weighted co-purchase counts, every SKU a regressor.
             let gram_cfg = ModelConfig {
                 alpha: 0.0,
                 beta: 0.0,
                 shrink: 0.0,
-                neighbours: if cfg.ease_row == 0 {
-                    usize::MAX
-                } else {
-                    cfg.ease_row
-                },
+                neighbours: cfg.ease_row,
                 min_count: 1,
                 ..cfg.clone()
             };
@@ -292,7 +304,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                         cfg.ease_lambda,
                         cfg.ease_candidates,
                         cfg.neighbours,
-                        cfg.ease_row == 0,
+                        false,
                     )
                 })
                 .collect()
