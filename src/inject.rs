@@ -88,6 +88,8 @@ pub struct Injector {
     forwarded: usize,
     decision: Decision,
     inserted: bool,
+    /// The observers have seen all they need (set by the caller once it has decided).
+    observed: bool,
     hold_limit: usize,
     failure: Rc<RefCell<Option<String>>>,
 }
@@ -146,6 +148,7 @@ impl Injector {
                 Decision::Pending
             },
             inserted: false,
+            observed: false,
             hold_limit,
             failure,
         }
@@ -154,6 +157,7 @@ impl Injector {
     /// Feeds the next chunk of origin bytes; returns the bytes to send to the browser now.
     pub fn write(&mut self, chunk: &[u8]) -> Vec<u8> {
         self.pending.extend_from_slice(chunk);
+        self.stop_parsing_if_done();
         if let Some(rw) = self.rewriter.as_mut() {
             if let Err(e) = rw.write(chunk) {
                 self.give_up(format!("html parser: {e}"));
@@ -213,6 +217,23 @@ impl Injector {
     /// The reason injection was abandoned, if it was.
     pub fn failure(&self) -> Option<String> {
         self.failure.borrow().clone()
+    }
+
+    /// Says the observers need to see nothing more (their owner has decided):
+    /// once the block is placed, or there is none, the rest of the page is
+    /// forwarded without being parsed.
+    pub fn observers_done(&mut self) {
+        self.observed = true;
+    }
+
+    /// Drops the parser when nothing is left for it to do: the observers are
+    /// done and the block is placed (or there is none).
+    fn stop_parsing_if_done(&mut self) {
+        let settled = self.inserted || matches!(self.decision, Decision::Nothing);
+        if self.observed && settled && self.rewriter.is_some() {
+            self.rewriter = None;
+            self.processed.set(usize::MAX);
+        }
     }
 
     /// Abandons injection: from here on the origin's bytes pass straight through.

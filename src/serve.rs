@@ -109,6 +109,8 @@ impl PageFlow {
     pub fn decide(&mut self, block: Option<Vec<u8>>) -> Vec<u8> {
         let block = if self.decided { None } else { block };
         self.decided = true;
+        // The order is known: the page's remaining bytes only need the anchor found.
+        self.injector.observers_done();
         self.injector.decide(block)
     }
 
