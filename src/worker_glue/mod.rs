@@ -14,9 +14,9 @@ use worker::{
 mod api;
 mod d1;
 mod lookup;
-mod page;
+pub mod page;
 mod secrets;
-mod store;
+pub mod store;
 
 use crate::events::{self, Tracking};
 
