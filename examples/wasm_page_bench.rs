@@ -130,6 +130,28 @@ mod bench {
             sent + flow.finish().0.len()
         }
 
+        /// lol_html alone over the page: no handlers, output discarded (the parser's floor).
+        pub fn bare_parse(&self, html: &[u8], chunk: usize) -> usize {
+            let mut n = 0;
+            let mut rw = lol_html::HtmlRewriter::new(lol_html::Settings::new(), |c: &[u8]| {
+                n += c.len();
+            });
+            for piece in html.chunks(chunk.max(1)) {
+                if rw.write(piece).is_err() {
+                    return 0;
+                }
+            }
+            let _ = rw.end();
+            n
+        }
+
+        /// The order sniffer alone (default extraction settings, no injector).
+        pub fn sniff_only(&self, html: &[u8], chunk: usize) -> bool {
+            let cfg = upsell_edge::extract::ExtractConfig::default();
+            let order = upsell_edge::extract::extract_from_chunks(html.chunks(chunk.max(1)), &cfg);
+            order.is_complete()
+        }
+
         /// The decision alone for an order of `skus` (ranking, catalog, token, block).
         pub fn decision_only(&mut self, order_id: &str, skus: Vec<String>) -> usize {
             let order = ExtractedOrder {
