@@ -26,6 +26,16 @@ pub struct ModelConfig {
     /// degrades EASE toward plain conditional probability (validation: rows of
     /// 400 lose ~0.001 HR@3 on Online Retail, rows of 200 lose nearly all).
     pub ease_row: usize,
+    /// Popularity-dependent ridge (EDLAE, Steck 2020): each regressor's
+    /// penalty is `λ + ease_diag_reg·G_ii`, i.e. dropout with probability p
+    /// where `ease_diag_reg = p/(1-p)`. 0 = plain ridge.
+    pub ease_diag_reg: f64,
+    /// Weight of a customer window (the SKUs one customer bought over several
+    /// orders within `customer_window_days`) as an extra EASE Gram row,
+    /// relative to an order; 0 = off. Needs `customer_id` in the orders.
+    pub customer_weight: f64,
+    /// Length of a customer window in days (`None`: all of a customer's orders).
+    pub customer_window_days: Option<f64>,
     /// Half-life of an order's weight by its age before the newest training
     /// order, in days (`None`: no decay).
     pub half_life_days: Option<f64>,
@@ -64,6 +74,9 @@ impl Default for ModelConfig {
             ease_lambda: 10.0,
             ease_candidates: 100,
             ease_row: 0,
+            ease_diag_reg: 0.0,
+            customer_weight: 0.0,
+            customer_window_days: Some(30.0),
             half_life_days: Some(120.0),
             basket_exp: 0.0,
             alpha: 0.5,

@@ -3,6 +3,7 @@
 pub mod baskets;
 pub mod config;
 pub mod cooc;
+pub mod customers;
 pub mod ease;
 pub mod tables;
 

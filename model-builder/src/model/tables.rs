@@ -12,6 +12,7 @@ use upsell_edge::table::{
 
 use super::baskets::Baskets;
 use super::config::{Method, ModelConfig};
+use super::customers::{concat, customer_windows};
 use super::cooc::{blended_item_weight, category_fallback, neighbour_rows, scope_counts};
 use super::ease::{ease_lists, sparse_ease, EaseInput};
 use crate::ingest::{CatalogRow, Dataset};
@@ -232,17 +233,16 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         .iter()
         .map(|r| r.map_or(0, |r| region_scope[r as usize]))
         .collect();
+    let weight_of = |b: &Baskets, o: usize| {
+        let size = b.get(o).len().saturating_sub(1).max(1) as f64;
+        let decay = match (cfg.half_life_days, b.ts[o], t_ref) {
+            (Some(h), Some(ts), Some(t)) if h > 0.0 => 0.5f64.powf((t - ts) as f64 / 86_400.0 / h),
+            _ => 1.0,
+        };
+        decay * size.powf(-cfg.basket_exp)
+    };
     let weight: Vec<f32> = (0..baskets.len())
-        .map(|o| {
-            let size = baskets.get(o).len().saturating_sub(1).max(1) as f64;
-            let decay = match (cfg.half_life_days, baskets.ts[o], t_ref) {
-                (Some(h), Some(ts), Some(t)) if h > 0.0 => {
-                    0.5f64.powf((t - ts) as f64 / 86_400.0 / h)
-                }
-                _ => 1.0,
-            };
-            (decay * size.powf(-cfg.basket_exp)) as f32
-        })
+        .map(|o| weight_of(&baskets, o) as f32)
         .collect();
     let counts = scope_counts(&baskets, n, &weight, &scope_of, scope_names.len());
     let b = bar(req.progress, n as u64, &format!("scoring {brand_slug}"));
@@ -283,17 +283,59 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                 min_count: 1,
                 ..cfg.clone()
             };
+            // Customer windows, if any, join the orders as down-weighted rows.
+            let windows = if cfg.customer_weight > 0.0 {
+                customer_windows(
+                    data,
+                    brand,
+                    &|o| (req.keep)(o),
+                    &local,
+                    cfg.customer_window_days
+                        .map(|d| (d * 86_400.0).round() as i64),
+                )
+            } else {
+                Baskets::default()
+            };
+            let (g_baskets, g_weight, g_scope, g_counts);
+            let (gb, gw, gs, gc) = if windows.len() == 0 {
+                (&baskets, &weight, &scope_of, &counts)
+            } else {
+                g_baskets = concat(&baskets, &windows);
+                g_weight = weight
+                    .iter()
+                    .copied()
+                    .chain((0..windows.len()).map(|o| {
+                        (cfg.customer_weight * weight_of(&windows, o)) as f32
+                    }))
+                    .collect::<Vec<f32>>();
+                g_scope = scope_of
+                    .iter()
+                    .copied()
+                    .chain(
+                        windows
+                            .region
+                            .iter()
+                            .map(|r| r.map_or(0, |r| region_scope[r as usize])),
+                    )
+                    .collect::<Vec<u8>>();
+                g_counts = scope_counts(&g_baskets, n, &g_weight, &g_scope, scope_names.len());
+                (&g_baskets, &g_weight, &g_scope, &g_counts)
+            };
             let gram = neighbour_rows(
-                &baskets,
+                gb,
                 n,
-                &weight,
-                &scope_of,
-                &counts,
+                gw,
+                gs,
+                gc,
                 &vec![true; n],
                 &gram_cfg,
                 &b,
             );
-            let diag = blended_item_weight(&counts, cfg.region_prior_orders);
+            let mut diag = blended_item_weight(gc, cfg.region_prior_orders);
+            // EDLAE's penalty λ + κ·G_ii is the plain solve on a scaled diagonal.
+            for d in diag.iter_mut().flatten() {
+                *d *= 1.0 + cfg.ease_diag_reg;
+            }
             gram.iter()
                 .zip(&diag)
                 .map(|(g, d)| {
