@@ -30,6 +30,10 @@ pub struct ModelConfig {
     /// penalty is `λ + ease_diag_reg·G_ii`, i.e. dropout with probability p
     /// where `ease_diag_reg = p/(1-p)`. 0 = plain ridge.
     pub ease_diag_reg: f64,
+    /// Fit EASE's weights under the table's constraint that they are
+    /// positive (re-solve without the candidates whose weight is ≤ 0) rather
+    /// than dropping the negative weights of the unconstrained solution.
+    pub ease_nonnegative: bool,
     /// Weight of a customer window (the SKUs one customer bought over several
     /// orders within `customer_window_days`) as an extra EASE Gram row,
     /// relative to an order; 0 = off. Needs `customer_id` in the orders.
@@ -75,6 +79,7 @@ impl Default for ModelConfig {
             ease_candidates: 100,
             ease_row: 0,
             ease_diag_reg: 0.0,
+            ease_nonnegative: true,
             customer_weight: 0.0,
             customer_window_days: Some(30.0),
             half_life_days: Some(120.0),

@@ -97,8 +97,7 @@ pub fn concat(a: &Baskets, b: &Baskets) -> Baskets {
     }
     let base = out.items.len() as u32;
     out.items.extend_from_slice(&b.items);
-    out.start
-        .extend(b.start.iter().skip(1).map(|&s| s + base));
+    out.start.extend(b.start.iter().skip(1).map(|&s| s + base));
     out.region.extend_from_slice(&b.region);
     out.ts.extend_from_slice(&b.ts);
     out
@@ -158,10 +157,7 @@ mod tests {
         // no customer ids: nothing
         let mut none = d.clone();
         none.customers = None;
-        assert_eq!(
-            customer_windows(&none, 0, &|_| true, &local, None).len(),
-            0
-        );
+        assert_eq!(customer_windows(&none, 0, &|_| true, &local, None).len(), 0);
         let both = concat(&w, &all);
         assert_eq!(both.len(), 2);
         assert_eq!(both.get(1), &[0, 1, 2, 3]);

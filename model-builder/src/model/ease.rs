@@ -132,6 +132,70 @@ fn cholesky_solve_portable(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) 
     true
 }
 
+/// Rounds of [`solve_column`]'s support pruning at most (each drops at least
+/// one candidate; in practice 2–4 rounds reach a non-negative solution).
+const NONNEG_ROUNDS: usize = 16;
+
+/// Solves target j's ridge problem over its candidates `s` (id and G_aj,
+/// strongest first): `(G_SS + λI) b = G_Sj`, with `lookup(p, q)` the Gram
+/// entry of candidates p and q. Returns the candidates kept (indices into `s`) and
+/// their weights.
+///
+/// With truncated Gram rows a pair's entry can be missing (read as 0), and
+/// G_SS may then lose definiteness. Regularising harder would put this
+/// target's weights on another scale than the others', so λ stays and the
+/// candidate set is halved instead (the strongest candidates' pairs are the
+/// ones most surely present).
+///
+/// `nonnegative`: the table keeps only positive weights, and dropping the
+/// negative ones of the unconstrained solution leaves positive weights that
+/// were fitted expecting the negatives beside them. Instead the candidates
+/// with a weight ≤ 0 are removed and the rest re-solved, until every weight
+/// is positive (an active-set approximation of non-negative least squares),
+/// so the kept weights are the best fit of a model with only those edges.
+fn solve_column(
+    s: &[(u32, f64)],
+    diag: &[f64],
+    lambda: f64,
+    nonnegative: bool,
+    lookup: impl Fn(usize, usize) -> f64,
+) -> (Vec<usize>, Vec<f64>) {
+    let mut active: Vec<usize> = (0..s.len()).collect();
+    let mut rounds = 0;
+    loop {
+        let m = active.len();
+        let mut a = vec![0.0f64; m * m];
+        let mut x: Vec<f64> = active.iter().map(|&p| s[p].1).collect();
+        for (pi, &p) in active.iter().enumerate() {
+            a[pi * m + pi] = diag[s[p].0 as usize] + lambda;
+            for (qi, &q) in active[..pi].iter().enumerate() {
+                let g = lookup(p, q);
+                a[pi * m + qi] = g;
+                a[qi * m + pi] = g;
+            }
+        }
+        // A true Gram matrix + λI has every eigenvalue ≥ λ, hence every
+        // squared Cholesky pivot ≥ λ: a smaller one means the missing entries
+        // made the system unlike any real one (and near-singular, with
+        // exploding weights).
+        if !cholesky_solve(&mut a, &mut x, m, 0.99 * lambda) {
+            active.truncate(m / 2);
+            continue;
+        }
+        if nonnegative && rounds < NONNEG_ROUNDS && x.iter().any(|&w| w <= 0.0) {
+            rounds += 1;
+            active = active
+                .iter()
+                .zip(&x)
+                .filter(|(_, &w)| w > 0.0)
+                .map(|(&p, _)| p)
+                .collect();
+            continue;
+        }
+        return (active, x);
+    }
+}
+
 /// Neighbour lists from sparse EASE.
 ///
 /// `gram[i]` is SKU i's co-purchase row (score = Gram entry, count = raw
@@ -140,6 +204,9 @@ fn cholesky_solve_portable(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) 
 /// `complete_rows` says the rows hold every co-purchase (so row a has b
 /// exactly when row b has a): each pair is then looked up once, in the row
 /// of its smaller id; otherwise in both rows (a truncated row may lack it).
+/// `nonnegative` fits the positive weights without the negative ones beside
+/// them (see [`solve_column`]) instead of dropping the negatives afterwards.
+#[allow(clippy::too_many_arguments)]
 pub fn ease_lists(
     gram: &[Vec<Neighbour>],
     diag: &[f64],
@@ -148,6 +215,7 @@ pub fn ease_lists(
     candidates: usize,
     keep: usize,
     complete_rows: bool,
+    nonnegative: bool,
 ) -> Vec<Vec<Neighbour>> {
     let n = gram.len();
     // Rows sorted by id for lookups.
@@ -211,28 +279,11 @@ pub fn ease_lists(
                 // would put this target's weights on another scale than the
                 // others', so keep λ and halve the candidate set instead (the
                 // strongest candidates' pairs are the ones most surely present).
-                let rhs = loop {
-                    let m = s.len();
-                    let mut a = vec![0.0f64; m * m];
-                    let mut x: Vec<f64> = s.iter().map(|c| c.score as f64).collect();
-                    for p in 0..m {
-                        a[p * m + p] = diag[s[p].id as usize] + lambda;
-                        for q in 0..p {
-                            let g = lookup(p, q);
-                            a[p * m + q] = g;
-                            a[q * m + p] = g;
-                        }
-                    }
-                    // A true Gram matrix + λI has every eigenvalue ≥ λ, hence
-                    // every squared Cholesky pivot ≥ λ: a smaller one means the
-                    // missing entries made the system unlike any real one (and
-                    // near-singular, with exploding weights).
-                    if cholesky_solve(&mut a, &mut x, m, 0.99 * lambda) {
-                        break x;
-                    }
-                    s.truncate(m / 2);
-                };
-                s.iter()
+                let cand: Vec<(u32, f64)> = s.iter().map(|c| (c.id, c.score as f64)).collect();
+                let (active, rhs) = solve_column(&cand, diag, lambda, nonnegative, lookup);
+                active
+                    .iter()
+                    .map(|&p| s[p])
                     .zip(rhs)
                     .filter(|(_, w)| *w > 0.0 && w.is_finite())
                     .map(|(x, w)| (x.id, w as f32, x.count))
@@ -284,6 +335,11 @@ pub struct EaseInput<'a> {
     pub keep: usize,
     /// Region prior strength m, in weighted orders.
     pub prior: f64,
+    /// EDLAE penalty: each regressor's λ is raised by this times its own
+    /// diagonal entry (0 = plain ridge).
+    pub diag_reg: f64,
+    /// Fit non-negative weights (see [`solve_column`]).
+    pub nonnegative: bool,
 }
 
 /// Bytes of Gram blocks filled at once: targets are taken in batches so that
@@ -447,7 +503,11 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
     let scopes = x.counts.len();
     let (inv_start, inv) = x.baskets.inverted(n);
     let w0 = x.counts[0].weight.max(1e-9);
-    let diag = blended_item_weight(x.counts, x.prior);
+    let mut diag = blended_item_weight(x.counts, x.prior);
+    // EDLAE's penalty λ + κ·G_ii is the plain solve on a scaled diagonal.
+    for d in diag.iter_mut().flatten() {
+        *d *= 1.0 + x.diag_reg;
+    }
     let m_max = x.candidates.max(1);
     let per_target = (tri_len(m_max) * 4).max(1) * scopes;
     let batch = (BATCH_BYTES / per_target).clamp(64, n.max(64));
@@ -610,25 +670,11 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
                     ) as f64
                 };
                 let d = &diag[b.scope as usize];
-                let mut m = b.cand.len();
-                let rhs = loop {
-                    let mut a = vec![0.0f64; m * m];
-                    let mut rhs: Vec<f64> = b.cand[..m].iter().map(|c| c.1 as f64).collect();
-                    for p in 0..m {
-                        a[p * m + p] = d[b.cand[p].0 as usize] + x.lambda;
-                        for q in 0..p {
-                            let g = lookup(p, q);
-                            a[p * m + q] = g;
-                            a[q * m + p] = g;
-                        }
-                    }
-                    if cholesky_solve(&mut a, &mut rhs, m, 0.99 * x.lambda) {
-                        break rhs;
-                    }
-                    m /= 2;
-                };
-                b.cand[..m]
+                let cand: Vec<(u32, f64)> = b.cand.iter().map(|c| (c.0, c.1 as f64)).collect();
+                let (active, rhs) = solve_column(&cand, d, x.lambda, x.nonnegative, lookup);
+                active
                     .iter()
+                    .map(|&p| b.cand[p])
                     .zip(rhs)
                     .filter(|(_, w)| *w > 0.0 && w.is_finite())
                     .map(|(c, w)| (c.0, w as f32, c.2))
@@ -728,8 +774,8 @@ mod tests {
         ];
         let diag = [3.0, 3.0, 2.0];
         let lambda = 1.0;
-        let rows = ease_lists(&gram, &diag, &[true; 3], lambda, 10, 10, true);
-        let both = ease_lists(&gram, &diag, &[true; 3], lambda, 10, 10, false);
+        let rows = ease_lists(&gram, &diag, &[true; 3], lambda, 10, 10, true, false);
+        let both = ease_lists(&gram, &diag, &[true; 3], lambda, 10, 10, false, false);
         assert_eq!(rows, both);
         // Dense EASE column for target 0: solve [[4,1],[1,3]] b = [2,1].
         let det = 4.0 * 3.0 - 1.0;
@@ -739,6 +785,37 @@ mod tests {
         assert!((w(1, 0).unwrap() - b1).abs() < 1e-6);
         assert!((w(2, 0).unwrap() - b2).abs() < 1e-6);
         assert_eq!(rows[1].iter().find(|n| n.id == 0).unwrap().count, 2);
+        // Every weight positive: the non-negative fit is the same.
+        let nonneg = ease_lists(&gram, &diag, &[true; 3], lambda, 10, 10, true, true);
+        assert_eq!(rows, nonneg);
+    }
+
+    #[test]
+    fn nonnegative_refits_without_the_negative_weights() {
+        // SKUs 1 and 2 always together; 0 goes with 1 far more than with 2.
+        let g = |id, score| Neighbour {
+            id,
+            score,
+            count: 1,
+        };
+        let gram = vec![
+            vec![g(1, 2.0), g(2, 0.5)],
+            vec![g(0, 2.0), g(2, 3.0)],
+            vec![g(0, 0.5), g(1, 3.0)],
+        ];
+        let diag = [3.0, 3.0, 3.0];
+        let w = |rows: &[Vec<Neighbour>], a: usize, j: u32| {
+            rows[a].iter().find(|n| n.id == j).map(|n| n.score as f64)
+        };
+        // Target 0: [[4,3],[3,4]] b = [2, 0.5] → b1 = 6.5/7, b2 = -4/7 (dropped).
+        let plain = ease_lists(&gram, &diag, &[true; 3], 1.0, 10, 10, true, false);
+        assert!((w(&plain, 1, 0).unwrap() - 6.5 / 7.0).abs() < 1e-6);
+        assert_eq!(w(&plain, 2, 0), None);
+        // Refitted on SKU 1 alone: 4 b1 = 2.
+        let nonneg = ease_lists(&gram, &diag, &[true; 3], 1.0, 10, 10, true, true);
+        assert!((w(&nonneg, 1, 0).unwrap() - 0.5).abs() < 1e-6);
+        assert_eq!(w(&nonneg, 2, 0), None);
+        assert!(nonneg.iter().flatten().all(|n| n.score > 0.0));
     }
 
     #[test]
@@ -801,35 +878,48 @@ mod tests {
             &bar,
         );
         let diag = blended_item_weight(&counts, cfg.region_prior_orders);
-        let sparse = sparse_ease(
-            &EaseInput {
-                baskets: &b,
-                n_items: n,
-                weight: &weight,
-                scope_of: &scope_of,
-                counts: &counts,
-                offerable: &offerable,
-                lambda: cfg.ease_lambda,
-                candidates: cfg.ease_candidates,
-                keep: cfg.neighbours,
-                prior: cfg.region_prior_orders,
-            },
-            &bar,
-        );
         let sorted = |mut r: Vec<Neighbour>| {
             r.sort_by_key(|n| n.id);
             r
         };
         let mut edges = 0;
-        for s in 0..3 {
-            let dense = ease_lists(&gram[s], &diag[s], &offerable, cfg.ease_lambda, 12, 7, true);
-            for i in 0..n {
-                edges += dense[i].len();
-                assert_eq!(
-                    sorted(dense[i].clone()),
-                    sorted(sparse[s][i].clone()),
-                    "scope {s} SKU {i}"
+        for nonnegative in [false, true] {
+            let sparse = sparse_ease(
+                &EaseInput {
+                    baskets: &b,
+                    n_items: n,
+                    weight: &weight,
+                    scope_of: &scope_of,
+                    counts: &counts,
+                    offerable: &offerable,
+                    lambda: cfg.ease_lambda,
+                    candidates: cfg.ease_candidates,
+                    keep: cfg.neighbours,
+                    prior: cfg.region_prior_orders,
+                    diag_reg: 0.0,
+                    nonnegative,
+                },
+                &bar,
+            );
+            for s in 0..3 {
+                let dense = ease_lists(
+                    &gram[s],
+                    &diag[s],
+                    &offerable,
+                    cfg.ease_lambda,
+                    12,
+                    7,
+                    true,
+                    nonnegative,
                 );
+                for i in 0..n {
+                    edges += dense[i].len();
+                    assert_eq!(
+                        sorted(dense[i].clone()),
+                        sorted(sparse[s][i].clone()),
+                        "scope {s} SKU {i} nonnegative {nonnegative}"
+                    );
+                }
             }
         }
         assert!(edges > 100, "{edges}");

@@ -12,8 +12,8 @@ use upsell_edge::table::{
 
 use super::baskets::Baskets;
 use super::config::{Method, ModelConfig};
-use super::customers::{concat, customer_windows};
 use super::cooc::{blended_item_weight, category_fallback, neighbour_rows, scope_counts};
+use super::customers::{concat, customer_windows};
 use super::ease::{ease_lists, sparse_ease, EaseInput};
 use crate::ingest::{CatalogRow, Dataset};
 
@@ -246,6 +246,45 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         .collect();
     let counts = scope_counts(&baskets, n, &weight, &scope_of, scope_names.len());
     let b = bar(req.progress, n as u64, &format!("scoring {brand_slug}"));
+    // Customer windows, if any, join the orders as down-weighted EASE rows
+    // (the facts and the co-occurrence method count orders only).
+    let windows = if cfg.customer_weight > 0.0 {
+        customer_windows(
+            data,
+            brand,
+            &|o| (req.keep)(o),
+            &local,
+            cfg.customer_window_days
+                .map(|d| (d * 86_400.0).round() as i64),
+        )
+    } else {
+        Baskets::default()
+    };
+    let (g_baskets, g_weight, g_scope, g_counts);
+    let (gb, gw, gs, gc) = if windows.len() == 0 {
+        (&baskets, &weight, &scope_of, &counts)
+    } else {
+        g_baskets = concat(&baskets, &windows);
+        g_weight = weight
+            .iter()
+            .copied()
+            .chain(
+                (0..windows.len()).map(|o| (cfg.customer_weight * weight_of(&windows, o)) as f32),
+            )
+            .collect::<Vec<f32>>();
+        g_scope = scope_of
+            .iter()
+            .copied()
+            .chain(
+                windows
+                    .region
+                    .iter()
+                    .map(|r| r.map_or(0, |r| region_scope[r as usize])),
+            )
+            .collect::<Vec<u8>>();
+        g_counts = scope_counts(&g_baskets, n, &g_weight, &g_scope, scope_names.len());
+        (&g_baskets, &g_weight, &g_scope, &g_counts)
+    };
     let rows = match cfg.method {
         Method::Cooc => neighbour_rows(
             &baskets,
@@ -259,16 +298,18 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         ),
         Method::Ease if cfg.ease_row == 0 => sparse_ease(
             &EaseInput {
-                baskets: &baskets,
+                baskets: gb,
                 n_items: n,
-                weight: &weight,
-                scope_of: &scope_of,
-                counts: &counts,
+                weight: gw,
+                scope_of: gs,
+                counts: gc,
                 offerable: &neighbour_ok,
                 lambda: cfg.ease_lambda,
                 candidates: cfg.ease_candidates,
                 keep: cfg.neighbours,
                 prior: cfg.region_prior_orders,
+                diag_reg: cfg.ease_diag_reg,
+                nonnegative: cfg.ease_nonnegative,
             },
             &b,
         ),
@@ -283,54 +324,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                 min_count: 1,
                 ..cfg.clone()
             };
-            // Customer windows, if any, join the orders as down-weighted rows.
-            let windows = if cfg.customer_weight > 0.0 {
-                customer_windows(
-                    data,
-                    brand,
-                    &|o| (req.keep)(o),
-                    &local,
-                    cfg.customer_window_days
-                        .map(|d| (d * 86_400.0).round() as i64),
-                )
-            } else {
-                Baskets::default()
-            };
-            let (g_baskets, g_weight, g_scope, g_counts);
-            let (gb, gw, gs, gc) = if windows.len() == 0 {
-                (&baskets, &weight, &scope_of, &counts)
-            } else {
-                g_baskets = concat(&baskets, &windows);
-                g_weight = weight
-                    .iter()
-                    .copied()
-                    .chain((0..windows.len()).map(|o| {
-                        (cfg.customer_weight * weight_of(&windows, o)) as f32
-                    }))
-                    .collect::<Vec<f32>>();
-                g_scope = scope_of
-                    .iter()
-                    .copied()
-                    .chain(
-                        windows
-                            .region
-                            .iter()
-                            .map(|r| r.map_or(0, |r| region_scope[r as usize])),
-                    )
-                    .collect::<Vec<u8>>();
-                g_counts = scope_counts(&g_baskets, n, &g_weight, &g_scope, scope_names.len());
-                (&g_baskets, &g_weight, &g_scope, &g_counts)
-            };
-            let gram = neighbour_rows(
-                gb,
-                n,
-                gw,
-                gs,
-                gc,
-                &vec![true; n],
-                &gram_cfg,
-                &b,
-            );
+            let gram = neighbour_rows(gb, n, gw, gs, gc, &vec![true; n], &gram_cfg, &b);
             let mut diag = blended_item_weight(gc, cfg.region_prior_orders);
             // EDLAE's penalty λ + κ·G_ii is the plain solve on a scaled diagonal.
             for d in diag.iter_mut().flatten() {
@@ -347,6 +341,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                         cfg.ease_candidates,
                         cfg.neighbours,
                         false,
+                        cfg.ease_nonnegative,
                     )
                 })
                 .collect()
