@@ -163,6 +163,16 @@ fn needed_columns(mapping: &Mapping) -> (Vec<String>, Vec<usize>) {
     (cols, filter_slots)
 }
 
+/// `str::trim`, with a shortcut for the usual field that starts and ends with
+/// a printable ASCII byte (never whitespace).
+fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [first, .., last] if (0x21..0x7f).contains(first) && (0x21..0x7f).contains(last) => s,
+        [only] if (0x21..0x7f).contains(only) => s,
+        _ => s.trim(),
+    }
+}
+
 /// One row's values once the filters passed and the fields are valid.
 struct RowFields<'a> {
     order_id: &'a str,
@@ -199,7 +209,7 @@ fn check_row<'a>(
             }
         }
     }
-    let value = |slot: usize| get(slot).map(str::trim).filter(|v| !v.is_empty());
+    let value = |slot: usize| get(slot).map(trim).filter(|v| !v.is_empty());
     let required = |slot: usize| {
         value(slot).ok_or_else(|| InputError::at(file, line, Some(&cols[slot]), "empty (required)"))
     };
@@ -479,21 +489,20 @@ impl<'m> Builder<'m> {
             }
         }
         let mut sku = Vec::with_capacity(out.skus.len());
-        for s in &out.skus {
-            let g = self.skus.id(s);
+        for l in 0..out.skus.len() as u32 {
+            let g = self.skus.id(out.skus.get(l));
             if g as usize == self.data.sku_category.len() {
                 self.data.sku_category.push(None);
                 self.data.sku_price.push((0.0, 0));
             }
             sku.push(g);
         }
-        let region: Vec<u32> = out.regions.iter().map(|s| self.regions.id(s)).collect();
-        let brand: Vec<u32> = out.brands.iter().map(|s| self.brands.id(s)).collect();
-        let cat: Vec<u32> = out
-            .categories
-            .iter()
-            .map(|s| self.categories.id(s))
-            .collect();
+        let global = |ids: &LocalIds, to: &mut Interner| -> Vec<u32> {
+            (0..ids.len() as u32).map(|l| to.id(ids.get(l))).collect()
+        };
+        let region = global(&out.regions, &mut self.regions);
+        let brand = global(&out.brands, &mut self.brands);
+        let cat = global(&out.categories, &mut self.categories);
         for (l, c) in out.sku_category.iter().enumerate() {
             if let Some(c) = c {
                 self.data.sku_category[sku[l] as usize] = Some(cat[*c as usize]);
@@ -508,9 +517,9 @@ impl<'m> Builder<'m> {
         // to the chunk), as row by row.
         let mut customer = vec![u32::MAX; out.customers.len()];
         let mut order = Vec::with_capacity(out.orders.len());
-        for o in &out.orders {
+        for (l, o) in out.orders.iter().enumerate() {
             let b = brand[o.brand as usize];
-            let key = order_key(b, &o.id);
+            let key = order_key(b, out.order_ids.get(l as u32));
             let next = self.data.orders.len() as u32;
             let id = *self.order_ids.entry(key).or_insert(next);
             if id == next {
@@ -525,7 +534,7 @@ impl<'m> Builder<'m> {
                         self.any_customer = true;
                         let c = &mut customer[lc as usize];
                         if *c == u32::MAX {
-                            *c = self.customers.id(&out.customers[lc as usize]);
+                            *c = self.customers.id(out.customers.get(lc));
                         }
                         *c
                     }
@@ -692,7 +701,6 @@ struct ChunkSpec<'m> {
 
 /// An order as first seen in a chunk (ids local to the chunk).
 struct ChunkOrder {
-    id: Box<str>,
     brand: u32,
     ts: Option<i64>,
     region: Option<u32>,
@@ -708,43 +716,75 @@ struct ChunkOut {
     bad_examples: Vec<String>,
     /// The error that stopped the chunk (rows before it are kept).
     error: Option<InputError>,
-    skus: Vec<Box<str>>,
+    skus: LocalIds,
     /// Last category seen per local SKU.
     sku_category: Vec<Option<u32>>,
     /// (local SKU, price) per kept line with a price, in row order.
     prices: Vec<(u32, f64)>,
-    categories: Vec<Box<str>>,
-    regions: Vec<Box<str>>,
-    brands: Vec<Box<str>>,
-    customers: Vec<Box<str>>,
+    categories: LocalIds,
+    regions: LocalIds,
+    brands: LocalIds,
+    customers: LocalIds,
+    /// Order ids (tagged with the local brand), by local order.
+    order_ids: LocalIds,
     orders: Vec<ChunkOrder>,
     /// (local order, local SKU) per kept line.
     lines: Vec<(u32, u32)>,
 }
 
-/// Strings to local ids, first-appearance order; one allocation per new
-/// string.
+/// Strings to local ids, in first-appearance order, kept in one arena:
+/// no allocation per string. Keyed by (tag, string); the tag is the brand for
+/// order ids, 0 otherwise.
 #[derive(Default)]
 struct LocalIds {
-    ids: FxHashMap<Box<str>, u32>,
+    arena: String,
+    /// (start, end) in `arena` and tag per id.
+    spans: Vec<(u32, u32, u32)>,
+    /// Hash to the newest id with that hash; `chain` links older ones.
+    heads: FxHashMap<u64, u32>,
+    chain: Vec<u32>,
 }
 
 impl LocalIds {
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
+    fn with_capacity(n: usize) -> Self {
+        LocalIds {
+            arena: String::with_capacity(n * 8),
+            spans: Vec::with_capacity(n),
+            heads: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            chain: Vec::with_capacity(n),
         }
-        let id = self.ids.len() as u32;
-        self.ids.insert(s.into(), id);
+    }
+
+    fn id(&mut self, tag: u32, s: &str) -> u32 {
+        let mut h = rustc_hash::FxHasher::default();
+        h.write_u32(tag);
+        h.write(s.as_bytes());
+        let h = h.finish();
+        let head = self.heads.get(&h).copied();
+        let mut at = head;
+        while let Some(i) = at {
+            let (a, b, t) = self.spans[i as usize];
+            if t == tag && &self.arena[a as usize..b as usize] == s {
+                return i;
+            }
+            at = Some(self.chain[i as usize]).filter(|&n| n != u32::MAX);
+        }
+        let id = self.spans.len() as u32;
+        let start = self.arena.len() as u32;
+        self.arena.push_str(s);
+        self.spans.push((start, self.arena.len() as u32, tag));
+        self.chain.push(head.unwrap_or(u32::MAX));
+        self.heads.insert(h, id);
         id
     }
 
-    fn names(self) -> Vec<Box<str>> {
-        let mut names: Vec<Box<str>> = vec![Box::default(); self.ids.len()];
-        for (s, id) in self.ids {
-            names[id as usize] = s;
-        }
-        names
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn get(&self, id: u32) -> &str {
+        let (a, b, _) = self.spans[id as usize];
+        &self.arena[a as usize..b as usize]
     }
 }
 
@@ -759,18 +799,17 @@ fn recycle<'b>(mut v: Vec<&str>) -> Vec<&'b str> {
 /// `base` is added to the chunk's line numbers (the header chunk, read from
 /// the start of the file, has base 0 and skips the header).
 fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> ChunkOut {
-    let mut out = ChunkOut::default();
-    let (mut skus, mut cats, mut regions, mut brands, mut customers) = (
-        LocalIds::default(),
-        LocalIds::default(),
-        LocalIds::default(),
-        LocalIds::default(),
-        LocalIds::default(),
-    );
-    // Orders by local brand, then exact id.
-    let mut orders: Vec<FxHashMap<Box<str>, u32>> = Vec::new();
+    // Rough sizes (a synthetic line is ~70 bytes, an order ~3 lines).
+    let est = chunk.len() / 64;
+    let mut out = ChunkOut {
+        skus: LocalIds::with_capacity(est / 8),
+        order_ids: LocalIds::with_capacity(est / 3),
+        orders: Vec::with_capacity(est / 3),
+        lines: Vec::with_capacity(est),
+        prices: Vec::with_capacity(est),
+        ..ChunkOut::default()
+    };
     let mut last: Option<(u32, u32)> = None;
-    let mut last_id = String::new();
     let path = spec.path;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(header)
@@ -781,6 +820,9 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
     let mut texts_store: Vec<&str> = Vec::with_capacity(n);
     let mut present = vec![false; n];
     let skip = spec.skip_bad_rows;
+    // Fields are the chunk's bytes less ASCII quotes and separators, so when
+    // the chunk is valid UTF-8 so is every field.
+    let chunk_utf8 = std::str::from_utf8(chunk).is_ok();
     loop {
         let line = rdr.position().line() + base;
         match rdr.read_byte_record(&mut record) {
@@ -807,6 +849,11 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
         for (slot, idx) in spec.index.iter().enumerate() {
             present[slot] = idx.is_some_and(|i| i < record.len());
             let raw = idx.and_then(|i| record.get(i)).unwrap_or(b"");
+            if chunk_utf8 {
+                // SAFETY: a field of a valid UTF-8 chunk (see above).
+                texts.push(unsafe { std::str::from_utf8_unchecked(raw) });
+                continue;
+            }
             match std::str::from_utf8(raw) {
                 Ok(s) => texts.push(s),
                 Err(_) => {
@@ -848,58 +895,36 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
                 continue;
             }
         };
-        let brand = brands.id(f.brand);
-        let region = f.region.map(|r| regions.id(r));
+        let brand = out.brands.id(0, f.brand);
+        let region = f.region.map(|r| out.regions.id(0, r));
         let order = match last {
-            Some((b, o)) if b == brand && last_id == f.order_id => o,
+            Some((b, o)) if b == brand && out.order_ids.get(o) == f.order_id => o,
             _ => {
-                if orders.len() <= brand as usize {
-                    orders.resize_with(brand as usize + 1, FxHashMap::default);
+                let o = out.order_ids.id(brand, f.order_id);
+                if o as usize == out.orders.len() {
+                    out.orders.push(ChunkOrder {
+                        brand,
+                        ts: f.ts,
+                        region,
+                        customer: f.customer.map(|c| out.customers.id(0, c)),
+                    });
                 }
-                let map = &mut orders[brand as usize];
-                let o = match map.get(f.order_id) {
-                    Some(&o) => o,
-                    None => {
-                        let o = out.orders.len() as u32;
-                        map.insert(f.order_id.into(), o);
-                        out.orders.push(ChunkOrder {
-                            id: Box::default(),
-                            brand,
-                            ts: f.ts,
-                            region,
-                            customer: f.customer.map(|c| customers.id(c)),
-                        });
-                        o
-                    }
-                };
                 last = Some((brand, o));
-                last_id.clear();
-                last_id.push_str(f.order_id);
                 o
             }
         };
-        let sku = skus.id(f.sku);
+        let sku = out.skus.id(0, f.sku);
         if sku as usize == out.sku_category.len() {
             out.sku_category.push(None);
         }
         if let Some(c) = f.category {
-            out.sku_category[sku as usize] = Some(cats.id(c));
+            out.sku_category[sku as usize] = Some(out.categories.id(0, c));
         }
         if let Some(p) = f.price {
             out.prices.push((sku, p));
         }
         out.lines.push((order, sku));
     }
-    for map in orders {
-        for (id, o) in map {
-            out.orders[o as usize].id = id;
-        }
-    }
-    out.skus = skus.names();
-    out.categories = cats.names();
-    out.regions = regions.names();
-    out.brands = brands.names();
-    out.customers = customers.names();
     out
 }
 
@@ -1059,6 +1084,24 @@ mod tests {
             data[..=start].iter().filter(|&&b| b == b'\n').count() as u64 + 1,
             bad_line
         );
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_per_field_in_any_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut data, _) = tricky_csv(500, None);
+        let at = data.windows(5).rposition(|w| w == b",S12,").unwrap();
+        data[at + 2] = 0xff;
+        let path = write(&dir, "o.csv", &data);
+        // (one reader over the whole file gives the reference line)
+        let whole = load(&path, false, usize::MAX / 4).unwrap_err();
+        assert!(whole.ends_with(": field `sku`: not valid UTF-8"), "{whole}");
+        for chunk in [50, 333, 4096] {
+            assert_eq!(load(&path, false, chunk).unwrap_err(), whole);
+            let skipped = load(&path, true, chunk).unwrap();
+            assert_eq!(skipped.stats.skipped_bad, 1);
+            assert_eq!(skipped.stats.rows, 500);
+        }
     }
 
     #[test]
