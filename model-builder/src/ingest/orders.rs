@@ -741,8 +741,10 @@ struct LocalIds {
     /// (start, end) in `arena` and tag per id.
     spans: Vec<(u32, u32, u32)>,
     /// Hash to the newest id with that hash; `chain` links older ones.
-    heads: FxHashMap<u64, u32>,
+    heads: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
     chain: Vec<u32>,
+    /// The id last returned by [`LocalIds::id_repeat`].
+    last: Option<u32>,
 }
 
 impl LocalIds {
@@ -750,9 +752,23 @@ impl LocalIds {
         LocalIds {
             arena: String::with_capacity(n * 8),
             spans: Vec::with_capacity(n),
-            heads: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            heads: HashMap::with_capacity_and_hasher(n, Default::default()),
             chain: Vec::with_capacity(n),
+            last: None,
         }
+    }
+
+    /// [`LocalIds::id`] for values that tend to repeat from row to row
+    /// (brand, region): the previous answer is checked first.
+    fn id_repeat(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.last {
+            if self.get(i) == s {
+                return i;
+            }
+        }
+        let i = self.id(0, s);
+        self.last = Some(i);
+        i
     }
 
     fn id(&mut self, tag: u32, s: &str) -> u32 {
@@ -895,8 +911,8 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
                 continue;
             }
         };
-        let brand = out.brands.id(0, f.brand);
-        let region = f.region.map(|r| out.regions.id(0, r));
+        let brand = out.brands.id_repeat(f.brand);
+        let region = f.region.map(|r| out.regions.id_repeat(r));
         let order = match last {
             Some((b, o)) if b == brand && out.order_ids.get(o) == f.order_id => o,
             _ => {
