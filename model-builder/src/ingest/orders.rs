@@ -934,7 +934,11 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
             out.sku_category.push(None);
         }
         if let Some(c) = f.category {
-            out.sku_category[sku as usize] = Some(out.categories.id(0, c));
+            // Usually the SKU's category again: a compare, not a lookup.
+            let known = out.sku_category[sku as usize];
+            if known.is_none_or(|k| out.categories.get(k) != c) {
+                out.sku_category[sku as usize] = Some(out.categories.id(0, c));
+            }
         }
         if let Some(p) = f.price {
             out.prices.push((sku, p));
