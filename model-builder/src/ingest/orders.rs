@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use super::error::InputError;
 use super::mapping::{Mapping, Verdict, FIELDS};
 use super::source::{format_of, open};
-use super::split::last_record_end;
+use super::split::{last_record_end, Records};
 use super::time::parse_timestamp;
 
 const ORDER_ID: usize = 0;
@@ -635,6 +635,7 @@ fn read_pieces(mut reader: Box<dyn BufRead + Send>, size: usize, tx: mpsc::SyncS
     let mut buf: Vec<u8> = Vec::with_capacity(size.min(1 << 26) + (size.min(1 << 26) >> 4));
     let mut base = 0u64;
     let mut want = size;
+    let mut at_start = true;
     loop {
         let mut eof = false;
         while buf.len() < want {
@@ -648,7 +649,7 @@ fn read_pieces(mut reader: Box<dyn BufRead + Send>, size: usize, tx: mpsc::SyncS
                 Err(err) => {
                     // Whole records before the error are read; the error
                     // belongs to the record after them.
-                    if let Some(end) = last_record_end(&buf) {
+                    if let Some(end) = last_record_end(&buf, at_start) {
                         let rest = buf.split_off(end);
                         let lines = count_newlines(&buf);
                         if tx.send(Piece::Chunk { data: buf, base }).is_err() {
@@ -671,12 +672,13 @@ fn read_pieces(mut reader: Box<dyn BufRead + Send>, size: usize, tx: mpsc::SyncS
             }
             return;
         }
-        let Some(end) = last_record_end(&buf) else {
+        let Some(end) = last_record_end(&buf, at_start) else {
             // One record longer than the chunk: read on.
             want = buf.len() + size;
             continue;
         };
         want = size;
+        at_start = false;
         let mut next = Vec::with_capacity(size.min(1 << 26) + (size.min(1 << 26) >> 4));
         next.extend_from_slice(&buf[end..]);
         buf.truncate(end);
@@ -827,11 +829,10 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
     };
     let mut last: Option<(u32, u32)> = None;
     let path = spec.path;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(header)
-        .flexible(true)
-        .from_reader(chunk);
-    let mut record = csv::ByteRecord::new();
+    let mut record = Records::new(chunk, header);
+    if header {
+        record.next_record();
+    }
     let n = spec.index.len();
     let mut texts_store: Vec<&str> = Vec::with_capacity(n);
     let mut present = vec![false; n];
@@ -839,27 +840,8 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
     // Fields are the chunk's bytes less ASCII quotes and separators, so when
     // the chunk is valid UTF-8 so is every field.
     let chunk_utf8 = std::str::from_utf8(chunk).is_ok();
-    loop {
-        let line = rdr.position().line() + base;
-        match rdr.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line() + base);
-                let err = InputError::at(path, line, None, format!("malformed CSV: {e}"));
-                if !skip {
-                    out.error = Some(err);
-                    break;
-                }
-                out.rows += 1;
-                out.skipped_bad += 1;
-                if out.bad_examples.len() < 5 {
-                    out.bad_examples.push(err.to_string());
-                }
-                continue;
-            }
-        }
-        let line = record.position().map_or(line, |p| p.line() + base);
+    while let Some(line) = record.next_record() {
+        let line = line + base;
         let mut bad_utf8 = None;
         let mut texts = recycle(std::mem::take(&mut texts_store));
         for (slot, idx) in spec.index.iter().enumerate() {
