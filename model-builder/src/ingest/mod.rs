@@ -5,6 +5,7 @@ pub mod error;
 pub mod mapping;
 pub mod orders;
 pub mod source;
+mod split;
 pub mod time;
 
 pub use catalog::{load_catalog, CatalogRow};

@@ -1,16 +1,18 @@
 //! Reading order lines (CSV or JSON Lines, optionally gzip) into a compact
 //! [`Dataset`]: interned SKUs, regions, brands and categories, one record per
 //! order, and (order, SKU) line pairs.
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use rustc_hash::FxHashMap;
 
 use super::error::InputError;
 use super::mapping::{Mapping, Verdict, FIELDS};
 use super::source::{format_of, open};
+use super::split::{last_record_end, Records};
 use super::time::parse_timestamp;
 
 const ORDER_ID: usize = 0;
@@ -161,6 +163,101 @@ fn needed_columns(mapping: &Mapping) -> (Vec<String>, Vec<usize>) {
     (cols, filter_slots)
 }
 
+/// `str::trim`, with a shortcut for the usual field that starts and ends with
+/// a printable ASCII byte (never whitespace).
+fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [first, .., last] if (0x21..0x7f).contains(first) && (0x21..0x7f).contains(last) => s,
+        [only] if (0x21..0x7f).contains(only) => s,
+        _ => s.trim(),
+    }
+}
+
+/// One row's values once the filters passed and the fields are valid.
+struct RowFields<'a> {
+    order_id: &'a str,
+    sku: &'a str,
+    ts: Option<i64>,
+    price: Option<f64>,
+    brand: &'a str,
+    region: Option<&'a str>,
+    customer: Option<&'a str>,
+    category: Option<&'a str>,
+}
+
+/// The filters and field checks of one row: `Ok(None)` when a filter drops
+/// it. `get(slot)` returns the value of a needed column.
+fn check_row<'a>(
+    mapping: &Mapping,
+    file: &Path,
+    line: u64,
+    filter_slots: &[usize],
+    get: impl Fn(usize) -> Option<&'a str>,
+) -> Result<Option<RowFields<'a>>, InputError> {
+    let cols = &mapping.columns;
+    for (f, &slot) in mapping.filters.iter().zip(filter_slots) {
+        match f.check(get(slot).unwrap_or("")) {
+            Verdict::Keep => {}
+            Verdict::Drop => return Ok(None),
+            Verdict::NotANumber => {
+                return Err(InputError::at(
+                    file,
+                    line,
+                    Some(&f.column),
+                    format!("not a number: {:?}", get(slot).unwrap_or("")),
+                ))
+            }
+        }
+    }
+    let value = |slot: usize| get(slot).map(trim).filter(|v| !v.is_empty());
+    let required = |slot: usize| {
+        value(slot).ok_or_else(|| InputError::at(file, line, Some(&cols[slot]), "empty (required)"))
+    };
+    let order_id = required(ORDER_ID)?;
+    let sku = required(SKU)?;
+    let ts = match value(TS) {
+        None => None,
+        Some(v) => Some(parse_timestamp(v).ok_or_else(|| {
+            InputError::at(
+                file,
+                line,
+                Some(&cols[TS]),
+                format!("not a timestamp (RFC 3339 or YYYY-MM-DD HH:MM:SS): {v:?}"),
+            )
+        })?),
+    };
+    let number = |slot: usize| -> Result<Option<f64>, InputError> {
+        match value(slot) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .map(Some)
+                .ok_or_else(|| {
+                    InputError::at(
+                        file,
+                        line,
+                        Some(&cols[slot]),
+                        format!("not a number: {v:?}"),
+                    )
+                }),
+        }
+    };
+    let price = number(PRICE)?;
+    number(QUANTITY)?;
+    Ok(Some(RowFields {
+        order_id,
+        sku,
+        ts,
+        price,
+        brand: value(BRAND).unwrap_or("default"),
+        region: value(REGION),
+        customer: value(CUSTOMER),
+        category: value(CATEGORY),
+    }))
+}
+
 impl<'m> Builder<'m> {
     /// Handles one row; `get(slot)` returns the value of a needed column.
     fn row<'a>(
@@ -191,64 +288,13 @@ impl<'m> Builder<'m> {
         filter_slots: &[usize],
         get: impl Fn(usize) -> Option<&'a str>,
     ) -> Result<(), InputError> {
-        let cols = &self.mapping.columns;
-        for (f, &slot) in self.mapping.filters.iter().zip(filter_slots) {
-            match f.check(get(slot).unwrap_or("")) {
-                Verdict::Keep => {}
-                Verdict::Drop => {
-                    self.data.stats.filtered += 1;
-                    return Ok(());
-                }
-                Verdict::NotANumber => {
-                    return Err(InputError::at(
-                        file,
-                        line,
-                        Some(&f.column),
-                        format!("not a number: {:?}", get(slot).unwrap_or("")),
-                    ))
-                }
-            }
-        }
-        let value = |slot: usize| get(slot).map(str::trim).filter(|v| !v.is_empty());
-        let required = |slot: usize| {
-            value(slot)
-                .ok_or_else(|| InputError::at(file, line, Some(&cols[slot]), "empty (required)"))
+        let Some(f) = check_row(self.mapping, file, line, filter_slots, get)? else {
+            self.data.stats.filtered += 1;
+            return Ok(());
         };
-        let order_id = required(ORDER_ID)?;
-        let sku = required(SKU)?;
-        let ts = match value(TS) {
-            None => None,
-            Some(v) => Some(parse_timestamp(v).ok_or_else(|| {
-                InputError::at(
-                    file,
-                    line,
-                    Some(&cols[TS]),
-                    format!("not a timestamp (RFC 3339 or YYYY-MM-DD HH:MM:SS): {v:?}"),
-                )
-            })?),
-        };
-        let number = |slot: usize| -> Result<Option<f64>, InputError> {
-            match value(slot) {
-                None => Ok(None),
-                Some(v) => v
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .map(Some)
-                    .ok_or_else(|| {
-                        InputError::at(
-                            file,
-                            line,
-                            Some(&cols[slot]),
-                            format!("not a number: {v:?}"),
-                        )
-                    }),
-            }
-        };
-        let price = number(PRICE)?;
-        number(QUANTITY)?;
-        let brand = self.brands.id(value(BRAND).unwrap_or("default"));
-        let region = value(REGION).map(|r| self.regions.id(r));
+        let (order_id, sku, ts, price) = (f.order_id, f.sku, f.ts, f.price);
+        let brand = self.brands.id(f.brand);
+        let region = f.region.map(|r| self.regions.id(r));
         let key = order_key(brand, order_id);
         let order = match self.last_order {
             Some((k, id)) if k == key => id,
@@ -257,7 +303,7 @@ impl<'m> Builder<'m> {
                 let id = *self.order_ids.entry(key).or_insert(next);
                 if id == next {
                     self.data.orders.push(Order { ts, region, brand });
-                    let customer = match value(CUSTOMER) {
+                    let customer = match f.customer {
                         Some(c) => {
                             self.any_customer = true;
                             self.customers.id(c)
@@ -275,7 +321,7 @@ impl<'m> Builder<'m> {
             self.data.sku_category.push(None);
             self.data.sku_price.push((0.0, 0));
         }
-        if let Some(c) = value(CATEGORY) {
+        if let Some(c) = f.category {
             self.data.sku_category[sku as usize] = Some(self.categories.id(c));
         }
         if let Some(p) = price {
@@ -288,109 +334,228 @@ impl<'m> Builder<'m> {
         Ok(())
     }
 
-    fn csv(&mut self, path: &Path, reader: Box<dyn BufRead>) -> Result<(), InputError> {
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-        let header = rdr
-            .byte_headers()
-            .map_err(|e| InputError::at(path, 1, None, format!("cannot read the header: {e}")))?
-            .clone();
-        let names: Vec<String> = header
-            .iter()
-            .map(|h| {
-                String::from_utf8_lossy(h)
-                    .trim()
-                    .trim_start_matches('\u{feff}')
-                    .to_string()
-            })
-            .collect();
+    /// Reads a CSV file: a reader thread cuts it (inflating gzip on the way)
+    /// into chunks at record ends; the chunks are parsed on the rayon pool
+    /// and merged here in file order, so ids, counts and errors are those of
+    /// reading row by row.
+    fn csv(
+        &mut self,
+        path: &Path,
+        reader: Box<dyn BufRead + Send>,
+        chunk_bytes: usize,
+    ) -> Result<(), InputError> {
         let (cols, filter_slots) = needed_columns(self.mapping);
-        let index: Vec<Option<usize>> = cols
-            .iter()
-            .map(|c| names.iter().position(|n| n == c))
-            .collect();
-        for slot in [ORDER_ID, SKU] {
-            if index[slot].is_none() {
-                return Err(InputError::at(
-                    path,
-                    1,
-                    Some(&cols[slot]),
-                    format!(
-                        "required column missing from the header (field `{}`; header: {})",
-                        FIELDS[slot],
-                        names.join(",")
-                    ),
-                ));
+        let mapping = self.mapping;
+        let skip_bad_rows = self.opts.skip_bad_rows;
+        std::thread::scope(|threads| {
+            let (tx, rx) = mpsc::sync_channel::<Piece>(2);
+            threads.spawn(move || read_pieces(reader, chunk_bytes, tx));
+            let first = match rx.recv() {
+                Ok(Piece::Chunk { data, .. }) => data,
+                Ok(Piece::Failed { err, .. }) => {
+                    return Err(InputError::at(
+                        path,
+                        1,
+                        None,
+                        format!("cannot read the header: {err}"),
+                    ))
+                }
+                Err(_) => Vec::new(),
+            };
+            let mut hdr = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_reader(&first[..]);
+            let header = hdr.byte_headers().map_err(|e| {
+                InputError::at(path, 1, None, format!("cannot read the header: {e}"))
+            })?;
+            let names: Vec<String> = header
+                .iter()
+                .map(|h| {
+                    String::from_utf8_lossy(h)
+                        .trim()
+                        .trim_start_matches('\u{feff}')
+                        .to_string()
+                })
+                .collect();
+            drop(hdr);
+            let index: Vec<Option<usize>> = cols
+                .iter()
+                .map(|c| names.iter().position(|n| n == c))
+                .collect();
+            for slot in [ORDER_ID, SKU] {
+                if index[slot].is_none() {
+                    return Err(InputError::at(
+                        path,
+                        1,
+                        Some(&cols[slot]),
+                        format!(
+                            "required column missing from the header (field `{}`; header: {})",
+                            FIELDS[slot],
+                            names.join(",")
+                        ),
+                    ));
+                }
             }
-        }
-        for &slot in &filter_slots {
-            if index[slot].is_none() {
-                return Err(InputError::at(
-                    path,
-                    1,
-                    Some(&cols[slot]),
-                    "a filter reads this column but the header has none",
-                ));
+            for &slot in &filter_slots {
+                if index[slot].is_none() {
+                    return Err(InputError::at(
+                        path,
+                        1,
+                        Some(&cols[slot]),
+                        "a filter reads this column but the header has none",
+                    ));
+                }
             }
-        }
-        let mut record = csv::ByteRecord::new();
-        loop {
-            let line = rdr.position().line();
-            match rdr.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    let line = e.position().map_or(line, |p| p.line());
-                    let err = InputError::at(path, line, None, format!("malformed CSV: {e}"));
-                    if self.opts.skip_bad_rows {
-                        self.data.stats.rows += 1;
-                        self.data.stats.skipped_bad += 1;
-                        if self.data.stats.bad_examples.len() < 5 {
-                            self.data.stats.bad_examples.push(err.to_string());
+            let spec = ChunkSpec {
+                path,
+                mapping,
+                cols: &cols,
+                index: &index,
+                filter_slots: &filter_slots,
+                skip_bad_rows,
+            };
+            let spec = &spec;
+            let (otx, orx) = mpsc::channel::<(usize, ChunkOut)>();
+            let mut result = Ok(());
+            let mut failed: Option<(std::io::Error, u64)> = None;
+            rayon::in_place_scope(|pool| {
+                let mut sent = 0usize;
+                let mut merged = 0usize;
+                let spawn = |seq: usize, data: Vec<u8>, base: u64, header: bool| {
+                    let otx = otx.clone();
+                    pool.spawn(move |_| {
+                        let _ = otx.send((seq, parse_chunk(spec, &data, base, header)));
+                    });
+                };
+                spawn(0, first, 0, true);
+                sent += 1;
+                let mut more = true;
+                let mut ready: BTreeMap<usize, ChunkOut> = BTreeMap::new();
+                loop {
+                    while more && result.is_ok() && sent - merged < IN_FLIGHT {
+                        match rx.recv() {
+                            Ok(Piece::Chunk { data, base }) => {
+                                spawn(sent, data, base, false);
+                                sent += 1;
+                            }
+                            Ok(Piece::Failed { err, base }) => {
+                                failed = Some((err, base));
+                                more = false;
+                            }
+                            Err(_) => more = false,
                         }
-                        continue;
                     }
+                    if merged == sent {
+                        break;
+                    }
+                    let (seq, out) = orx.recv().expect("chunk parsers report");
+                    ready.insert(seq, out);
+                    while let Some(out) = ready.remove(&merged) {
+                        merged += 1;
+                        if result.is_ok() {
+                            result = self.merge(out);
+                        }
+                    }
+                }
+            });
+            result?;
+            if let Some((err, line)) = failed {
+                let err = InputError::at(path, line, None, format!("malformed CSV: {err}"));
+                if !skip_bad_rows {
                     return Err(err);
                 }
-            }
-            let line = record.position().map_or(line, |p| p.line());
-            let mut texts: Vec<&str> = Vec::with_capacity(index.len());
-            let mut bad_utf8 = None;
-            for (slot, idx) in index.iter().enumerate() {
-                let raw = idx.and_then(|i| record.get(i)).unwrap_or(b"");
-                match std::str::from_utf8(raw) {
-                    Ok(s) => texts.push(s),
-                    Err(_) => {
-                        bad_utf8.get_or_insert(slot);
-                        texts.push("");
-                    }
+                // The `csv` reader stops at a read error: so does this.
+                let stats = &mut self.data.stats;
+                stats.rows += 1;
+                stats.skipped_bad += 1;
+                if stats.bad_examples.len() < 5 {
+                    stats.bad_examples.push(err.to_string());
                 }
             }
-            if let Some(slot) = bad_utf8 {
-                let err = InputError::at(path, line, Some(&cols[slot]), "not valid UTF-8");
-                if self.opts.skip_bad_rows {
-                    self.data.stats.rows += 1;
-                    self.data.stats.skipped_bad += 1;
-                    continue;
-                }
-                return Err(err);
-            }
-            let present: Vec<bool> = index
-                .iter()
-                .map(|i| i.is_some_and(|i| i < record.len()))
-                .collect();
-            let texts_ref = &texts;
-            self.row(path, line, &filter_slots, |s| {
-                if present[s] {
-                    Some(texts_ref[s])
-                } else {
-                    None
-                }
-            })?;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
-    fn jsonl(&mut self, path: &Path, reader: Box<dyn BufRead>) -> Result<(), InputError> {
+    /// Adds one parsed chunk: local ids become global ones, in
+    /// first-appearance order, as if its rows were read here one by one.
+    fn merge(&mut self, out: ChunkOut) -> Result<(), InputError> {
+        let stats = &mut self.data.stats;
+        stats.rows += out.rows;
+        stats.filtered += out.filtered;
+        stats.skipped_bad += out.skipped_bad;
+        for e in out.bad_examples {
+            if stats.bad_examples.len() < 5 {
+                stats.bad_examples.push(e);
+            }
+        }
+        let mut sku = Vec::with_capacity(out.skus.len());
+        for l in 0..out.skus.len() as u32 {
+            let g = self.skus.id(out.skus.get(l));
+            if g as usize == self.data.sku_category.len() {
+                self.data.sku_category.push(None);
+                self.data.sku_price.push((0.0, 0));
+            }
+            sku.push(g);
+        }
+        let global = |ids: &LocalIds, to: &mut Interner| -> Vec<u32> {
+            (0..ids.len() as u32).map(|l| to.id(ids.get(l))).collect()
+        };
+        let region = global(&out.regions, &mut self.regions);
+        let brand = global(&out.brands, &mut self.brands);
+        let cat = global(&out.categories, &mut self.categories);
+        for (l, c) in out.sku_category.iter().enumerate() {
+            if let Some(c) = c {
+                self.data.sku_category[sku[l] as usize] = Some(cat[*c as usize]);
+            }
+        }
+        for &(s, p) in &out.prices {
+            let e = &mut self.data.sku_price[sku[s as usize] as usize];
+            e.0 += p;
+            e.1 += 1;
+        }
+        // Customers are interned when an order is new overall (not just new
+        // to the chunk), as row by row.
+        let mut customer = vec![u32::MAX; out.customers.len()];
+        let mut order = Vec::with_capacity(out.orders.len());
+        for (l, o) in out.orders.iter().enumerate() {
+            let b = brand[o.brand as usize];
+            let key = order_key(b, out.order_ids.get(l as u32));
+            let next = self.data.orders.len() as u32;
+            let id = *self.order_ids.entry(key).or_insert(next);
+            if id == next {
+                self.data.orders.push(Order {
+                    ts: o.ts,
+                    region: o.region.map(|r| region[r as usize]),
+                    brand: b,
+                });
+                let c = match o.customer {
+                    None => u32::MAX,
+                    Some(lc) => {
+                        self.any_customer = true;
+                        let c = &mut customer[lc as usize];
+                        if *c == u32::MAX {
+                            *c = self.customers.id(out.customers.get(lc));
+                        }
+                        *c
+                    }
+                };
+                self.customer_per_order.push(c);
+            }
+            order.push(id);
+        }
+        self.data.lines.extend(
+            out.lines
+                .iter()
+                .map(|&(o, s)| (order[o as usize], sku[s as usize])),
+        );
+        self.data.stats.kept += out.lines.len() as u64;
+        match out.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn jsonl(&mut self, path: &Path, reader: Box<dyn BufRead + Send>) -> Result<(), InputError> {
         let (cols, filter_slots) = needed_columns(self.mapping);
         for (n, line) in reader.lines().enumerate() {
             let n = n as u64 + 1;
@@ -427,11 +592,359 @@ impl<'m> Builder<'m> {
     }
 }
 
+/// Bytes per parsed CSV chunk.
+const CHUNK: usize = 8 << 20;
+/// Chunks read ahead of the merge (bounds memory).
+const IN_FLIGHT: usize = 6;
+
+/// What the reader thread hands over.
+enum Piece {
+    /// Whole records; `base` = newlines in the file before them.
+    Chunk { data: Vec<u8>, base: u64 },
+    /// A read error at the record starting on line `base`.
+    Failed { err: std::io::Error, base: u64 },
+}
+
+fn count_newlines(data: &[u8]) -> u64 {
+    data.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Reads up to `want` more bytes into `buf`; returns how many (0 = end).
+fn fill(reader: &mut dyn BufRead, buf: &mut Vec<u8>, want: usize) -> std::io::Result<usize> {
+    let before = buf.len();
+    buf.reserve(want.min(1 << 24));
+    while buf.len() - before < want {
+        let got = match reader.fill_buf() {
+            Ok(got) => got,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if got.is_empty() {
+            break;
+        }
+        let k = got.len().min(want - (buf.len() - before));
+        buf.extend_from_slice(&got[..k]);
+        reader.consume(k);
+    }
+    Ok(buf.len() - before)
+}
+
+/// The reader thread: cuts the input into chunks of about `size` bytes at
+/// record ends (see [`last_record_end`]).
+fn read_pieces(mut reader: Box<dyn BufRead + Send>, size: usize, tx: mpsc::SyncSender<Piece>) {
+    let mut buf: Vec<u8> = Vec::with_capacity(size.min(1 << 26) + (size.min(1 << 26) >> 4));
+    let mut base = 0u64;
+    let mut want = size;
+    let mut at_start = true;
+    loop {
+        let mut eof = false;
+        while buf.len() < want {
+            let more = (want - buf.len()).max(1 << 16);
+            match fill(&mut reader, &mut buf, more) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    // Whole records before the error are read; the error
+                    // belongs to the record after them.
+                    if let Some(end) = last_record_end(&buf, at_start) {
+                        let rest = buf.split_off(end);
+                        let lines = count_newlines(&buf);
+                        if tx.send(Piece::Chunk { data: buf, base }).is_err() {
+                            return;
+                        }
+                        base += lines;
+                        drop(rest);
+                    }
+                    let _ = tx.send(Piece::Failed {
+                        err,
+                        base: base + 1,
+                    });
+                    return;
+                }
+            }
+        }
+        if eof {
+            if !buf.is_empty() {
+                let _ = tx.send(Piece::Chunk { data: buf, base });
+            }
+            return;
+        }
+        let Some(end) = last_record_end(&buf, at_start) else {
+            // One record longer than the chunk: read on.
+            want = buf.len() + size;
+            continue;
+        };
+        want = size;
+        at_start = false;
+        let mut next = Vec::with_capacity(size.min(1 << 26) + (size.min(1 << 26) >> 4));
+        next.extend_from_slice(&buf[end..]);
+        buf.truncate(end);
+        let lines = count_newlines(&buf);
+        if tx.send(Piece::Chunk { data: buf, base }).is_err() {
+            return;
+        }
+        base += lines;
+        buf = next;
+    }
+}
+
+/// What every chunk parser needs to know about the file.
+struct ChunkSpec<'m> {
+    path: &'m Path,
+    mapping: &'m Mapping,
+    cols: &'m [String],
+    index: &'m [Option<usize>],
+    filter_slots: &'m [usize],
+    skip_bad_rows: bool,
+}
+
+/// An order as first seen in a chunk (ids local to the chunk).
+struct ChunkOrder {
+    brand: u32,
+    ts: Option<i64>,
+    region: Option<u32>,
+    customer: Option<u32>,
+}
+
+/// A parsed chunk: strings interned locally in first-appearance order.
+#[derive(Default)]
+struct ChunkOut {
+    rows: u64,
+    filtered: u64,
+    skipped_bad: u64,
+    bad_examples: Vec<String>,
+    /// The error that stopped the chunk (rows before it are kept).
+    error: Option<InputError>,
+    skus: LocalIds,
+    /// Last category seen per local SKU.
+    sku_category: Vec<Option<u32>>,
+    /// (local SKU, price) per kept line with a price, in row order.
+    prices: Vec<(u32, f64)>,
+    categories: LocalIds,
+    regions: LocalIds,
+    brands: LocalIds,
+    customers: LocalIds,
+    /// Order ids (tagged with the local brand), by local order.
+    order_ids: LocalIds,
+    orders: Vec<ChunkOrder>,
+    /// (local order, local SKU) per kept line.
+    lines: Vec<(u32, u32)>,
+}
+
+/// Strings to local ids, in first-appearance order, kept in one arena:
+/// no allocation per string. Keyed by (tag, string); the tag is the brand for
+/// order ids, 0 otherwise.
+#[derive(Default)]
+struct LocalIds {
+    arena: String,
+    /// (start, end) in `arena` and tag per id.
+    spans: Vec<(u32, u32, u32)>,
+    /// Hash to the newest id with that hash; `chain` links older ones.
+    heads: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
+    chain: Vec<u32>,
+    /// The id last returned by [`LocalIds::id_repeat`].
+    last: Option<u32>,
+}
+
+impl LocalIds {
+    fn with_capacity(n: usize) -> Self {
+        LocalIds {
+            arena: String::with_capacity(n * 8),
+            spans: Vec::with_capacity(n),
+            heads: HashMap::with_capacity_and_hasher(n, Default::default()),
+            chain: Vec::with_capacity(n),
+            last: None,
+        }
+    }
+
+    /// [`LocalIds::id`] for values that tend to repeat from row to row
+    /// (brand, region): the previous answer is checked first.
+    fn id_repeat(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.last {
+            if self.get(i) == s {
+                return i;
+            }
+        }
+        let i = self.id(0, s);
+        self.last = Some(i);
+        i
+    }
+
+    fn id(&mut self, tag: u32, s: &str) -> u32 {
+        let mut h = rustc_hash::FxHasher::default();
+        h.write_u32(tag);
+        h.write(s.as_bytes());
+        let h = h.finish();
+        let head = self.heads.get(&h).copied();
+        let mut at = head;
+        while let Some(i) = at {
+            let (a, b, t) = self.spans[i as usize];
+            if t == tag && &self.arena[a as usize..b as usize] == s {
+                return i;
+            }
+            at = Some(self.chain[i as usize]).filter(|&n| n != u32::MAX);
+        }
+        let id = self.spans.len() as u32;
+        let start = self.arena.len() as u32;
+        self.arena.push_str(s);
+        self.spans.push((start, self.arena.len() as u32, tag));
+        self.chain.push(head.unwrap_or(u32::MAX));
+        self.heads.insert(h, id);
+        id
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn get(&self, id: u32) -> &str {
+        let (a, b, _) = self.spans[id as usize];
+        &self.arena[a as usize..b as usize]
+    }
+}
+
+/// An empty vector of field texts reusing `v`'s allocation, for the next
+/// row (the collect is done in place).
+fn recycle<'b>(mut v: Vec<&str>) -> Vec<&'b str> {
+    v.clear();
+    v.into_iter().map(|_| "").collect()
+}
+
+/// Parses one chunk with the checks and messages of reading row by row;
+/// `base` is added to the chunk's line numbers (the header chunk, read from
+/// the start of the file, has base 0 and skips the header).
+fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> ChunkOut {
+    // Rough sizes (a synthetic line is ~70 bytes, an order ~3 lines).
+    let est = chunk.len() / 64;
+    let mut out = ChunkOut {
+        skus: LocalIds::with_capacity(est / 8),
+        order_ids: LocalIds::with_capacity(est / 3),
+        orders: Vec::with_capacity(est / 3),
+        lines: Vec::with_capacity(est),
+        prices: Vec::with_capacity(est),
+        ..ChunkOut::default()
+    };
+    let mut last: Option<(u32, u32)> = None;
+    let path = spec.path;
+    let mut record = Records::new(chunk, header);
+    if header {
+        record.next_record();
+    }
+    let n = spec.index.len();
+    let mut texts_store: Vec<&str> = Vec::with_capacity(n);
+    let mut present = vec![false; n];
+    let skip = spec.skip_bad_rows;
+    // Fields are the chunk's bytes less ASCII quotes and separators, so when
+    // the chunk is valid UTF-8 so is every field.
+    let chunk_utf8 = std::str::from_utf8(chunk).is_ok();
+    while let Some(line) = record.next_record() {
+        let line = line + base;
+        let mut bad_utf8 = None;
+        let mut texts = recycle(std::mem::take(&mut texts_store));
+        for (slot, idx) in spec.index.iter().enumerate() {
+            present[slot] = idx.is_some_and(|i| i < record.len());
+            let raw = idx.and_then(|i| record.get(i)).unwrap_or(b"");
+            if chunk_utf8 {
+                // SAFETY: a field of a valid UTF-8 chunk (see above).
+                texts.push(unsafe { std::str::from_utf8_unchecked(raw) });
+                continue;
+            }
+            match std::str::from_utf8(raw) {
+                Ok(s) => texts.push(s),
+                Err(_) => {
+                    bad_utf8.get_or_insert(slot);
+                    texts.push("");
+                }
+            }
+        }
+        if let Some(slot) = bad_utf8 {
+            texts_store = recycle(texts);
+            let err = InputError::at(path, line, Some(&spec.cols[slot]), "not valid UTF-8");
+            if !skip {
+                out.error = Some(err);
+                break;
+            }
+            out.rows += 1;
+            out.skipped_bad += 1;
+            continue;
+        }
+        out.rows += 1;
+        let get = |s: usize| if present[s] { Some(texts[s]) } else { None };
+        let checked = check_row(spec.mapping, path, line, spec.filter_slots, get);
+        texts_store = recycle(texts);
+        let f = match checked {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                out.filtered += 1;
+                continue;
+            }
+            Err(err) => {
+                if !skip {
+                    out.error = Some(err);
+                    break;
+                }
+                out.skipped_bad += 1;
+                if out.bad_examples.len() < 5 {
+                    out.bad_examples.push(err.to_string());
+                }
+                continue;
+            }
+        };
+        let brand = out.brands.id_repeat(f.brand);
+        let region = f.region.map(|r| out.regions.id_repeat(r));
+        let order = match last {
+            Some((b, o)) if b == brand && out.order_ids.get(o) == f.order_id => o,
+            _ => {
+                let o = out.order_ids.id(brand, f.order_id);
+                if o as usize == out.orders.len() {
+                    out.orders.push(ChunkOrder {
+                        brand,
+                        ts: f.ts,
+                        region,
+                        customer: f.customer.map(|c| out.customers.id(0, c)),
+                    });
+                }
+                last = Some((brand, o));
+                o
+            }
+        };
+        let sku = out.skus.id(0, f.sku);
+        if sku as usize == out.sku_category.len() {
+            out.sku_category.push(None);
+        }
+        if let Some(c) = f.category {
+            // Usually the SKU's category again: a compare, not a lookup.
+            let known = out.sku_category[sku as usize];
+            if known.is_none_or(|k| out.categories.get(k) != c) {
+                out.sku_category[sku as usize] = Some(out.categories.id(0, c));
+            }
+        }
+        if let Some(p) = f.price {
+            out.prices.push((sku, p));
+        }
+        out.lines.push((order, sku));
+    }
+    out
+}
+
 /// Reads all order files with `mapping` into one dataset.
 pub fn load_orders(
     paths: &[PathBuf],
     mapping: &Mapping,
     opts: &LoadOptions,
+) -> Result<Dataset, InputError> {
+    load_orders_chunked(paths, mapping, opts, CHUNK)
+}
+
+/// [`load_orders`] with CSV chunks of `chunk_bytes` (tests use tiny ones).
+fn load_orders_chunked(
+    paths: &[PathBuf],
+    mapping: &Mapping,
+    opts: &LoadOptions,
+    chunk_bytes: usize,
 ) -> Result<Dataset, InputError> {
     let mut b = Builder {
         mapping,
@@ -452,7 +965,7 @@ pub fn load_orders(
         b.last_order = None;
         match format_of(path, mapping.format.as_deref()) {
             "jsonl" => b.jsonl(path, reader)?,
-            _ => b.csv(path, reader)?,
+            _ => b.csv(path, reader, chunk_bytes)?,
         }
     }
     let mut data = b.data;
@@ -465,4 +978,143 @@ pub fn load_orders(
     }
     data.customers = b.any_customer.then_some(b.customer_per_order);
     Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(dir: &tempfile::TempDir, name: &str, data: &[u8]) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(data)
+            .unwrap();
+        path
+    }
+
+    fn load(path: &Path, skip: bool, chunk: usize) -> Result<Dataset, String> {
+        let opts = LoadOptions {
+            skip_bad_rows: skip,
+            progress: false,
+        };
+        load_orders_chunked(&[path.to_path_buf()], &Mapping::generic(), &opts, chunk)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Orders whose quoted categories hold newlines, doubled quotes and CRs,
+    /// with blank lines and CRLF ends here and there.
+    fn tricky_csv(rows: usize, bad_at: Option<usize>) -> (Vec<u8>, Option<u64>) {
+        let mut s = String::from("order_id,sku,ts,region,price,category,customer_id\n");
+        let mut line = 2u64;
+        let mut bad_line = None;
+        for i in 0..rows {
+            let order = i / 3;
+            let ts = if Some(i) == bad_at {
+                bad_line = Some(line);
+                "yesterday".to_string()
+            } else {
+                format!("2025-01-01 00:{:02}:{:02}", (i / 60) % 60, i % 60)
+            };
+            let category = match i % 7 {
+                0 => "\"multi\nline\n\"\"cat\"\"\"".to_string(),
+                1 => "\"comma, and \r\nCRLF\"".to_string(),
+                2 => "plain".to_string(),
+                3 => "\"\"".to_string(),
+                _ => format!("c{}", i % 11),
+            };
+            let end = if i % 5 == 0 { "\r\n" } else { "\n" };
+            s.push_str(&format!(
+                "O{order},S{},{ts},r{},{}.25,{category},C{}{end}",
+                i % 37,
+                order % 3,
+                i % 13,
+                order % 17
+            ));
+            line += category.matches('\n').count() as u64 + 1;
+            if i % 41 == 0 {
+                s.push('\n');
+                line += 1;
+            }
+        }
+        (s.into_bytes(), bad_line)
+    }
+
+    #[test]
+    fn quoted_newlines_near_chunk_boundaries_parse_as_in_one_piece() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, _) = tricky_csv(3000, None);
+        let path = write(&dir, "o.csv", &data);
+        let whole = format!("{:?}", load(&path, false, usize::MAX / 4).unwrap());
+        // Small, odd chunk sizes put cuts next to (and inside) quoted fields.
+        for chunk in [1, 7, 64, 100, 257, 1000, 4093] {
+            let got = format!("{:?}", load(&path, false, chunk).unwrap());
+            assert_eq!(got, whole, "chunk size {chunk}");
+        }
+        let data = load(&path, false, 64).unwrap();
+        assert_eq!(data.stats.rows, 3000);
+        assert_eq!(data.categories[0], "multi\nline\n\"cat\"");
+    }
+
+    #[test]
+    fn a_bad_row_deep_in_a_many_chunk_input_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, bad_line) = tricky_csv(60_000, Some(51_234));
+        let bad_line = bad_line.unwrap();
+        let path = write(&dir, "o.csv", &data);
+        let expected = format!(
+            "{}:{bad_line}: field `ts`: not a timestamp (RFC 3339 or YYYY-MM-DD HH:MM:SS): \"yesterday\"",
+            path.display()
+        );
+        for chunk in [4096, 65_536, usize::MAX / 4] {
+            assert_eq!(
+                load(&path, false, chunk).unwrap_err(),
+                expected,
+                "chunk {chunk}"
+            );
+            let data = load(&path, true, chunk).unwrap();
+            assert_eq!(data.stats.skipped_bad, 1);
+            assert_eq!(data.stats.rows, 60_000);
+            assert_eq!(data.stats.bad_examples, vec![expected.clone()]);
+        }
+        // The line is the real one: count the newlines before the row.
+        let at = data.windows(9).position(|w| w == b"yesterday").unwrap();
+        let start = data[..at].iter().rposition(|&b| b == b'\n').unwrap();
+        // (the bad row is not right after a CRLF row: 51_234 % 5 != 1)
+        assert_eq!(
+            data[..=start].iter().filter(|&&b| b == b'\n').count() as u64 + 1,
+            bad_line
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_per_field_in_any_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut data, _) = tricky_csv(500, None);
+        let at = data.windows(5).rposition(|w| w == b",S12,").unwrap();
+        data[at + 2] = 0xff;
+        let path = write(&dir, "o.csv", &data);
+        // (one reader over the whole file gives the reference line)
+        let whole = load(&path, false, usize::MAX / 4).unwrap_err();
+        assert!(whole.ends_with(": field `sku`: not valid UTF-8"), "{whole}");
+        for chunk in [50, 333, 4096] {
+            assert_eq!(load(&path, false, chunk).unwrap_err(), whole);
+            let skipped = load(&path, true, chunk).unwrap();
+            assert_eq!(skipped.stats.skipped_bad, 1);
+            assert_eq!(skipped.stats.rows, 500);
+        }
+    }
+
+    #[test]
+    fn gzip_input_is_chunked_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, _) = tricky_csv(2000, None);
+        let plain = write(&dir, "o.csv", &data);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&data).unwrap();
+        let gz = write(&dir, "o.csv.gz", &gz.finish().unwrap());
+        let whole = format!("{:?}", load(&plain, false, usize::MAX / 4).unwrap());
+        assert_eq!(format!("{:?}", load(&gz, false, 333).unwrap()), whole);
+    }
 }

@@ -11,7 +11,7 @@ use super::error::InputError;
 
 /// Opens `path` for reading, inflating it when it is gzip-compressed.
 /// The bar (if any) counts compressed bytes against the file size.
-pub fn open(path: &Path, progress: bool) -> Result<Box<dyn BufRead>, InputError> {
+pub fn open(path: &Path, progress: bool) -> Result<Box<dyn BufRead + Send>, InputError> {
     let file = File::open(path).map_err(|e| InputError::file(path, format!("cannot open: {e}")))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut reader = BufReader::with_capacity(1 << 20, file);
@@ -19,7 +19,7 @@ pub fn open(path: &Path, progress: bool) -> Result<Box<dyn BufRead>, InputError>
         .fill_buf()
         .map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
     let gz = magic.len() >= 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-    let inner: Box<dyn Read> = if progress {
+    let inner: Box<dyn Read + Send> = if progress {
         let bar = ProgressBar::new(size);
         bar.set_style(
             ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")

@@ -1,0 +1,376 @@
+//! Cutting CSV input into chunks at record ends, so that chunks can be parsed
+//! on separate threads with exactly the records (and line numbers) a single
+//! `csv` reader over the whole input would produce.
+//!
+//! The quote rules are those of `csv_core` with the defaults the ingest uses
+//! (`,` delimiter, `"` quote with doubling, CR, LF or CRLF terminators): a
+//! quote opens a quoted field only at the start of a field; inside one, `""`
+//! is a literal quote and any other `"` closes it. A record ends at the first
+//! CR or LF outside quotes; the cut goes just after that byte, so that the
+//! reader of the next chunk starts where the whole-input reader would start
+//! its next record (same line count, same blank-line skipping).
+//!
+//! [`Records`] then reads a chunk's records the way `csv` reads them (fields,
+//! line positions, a byte-order mark skipped at the start of the file only),
+//! lending fields from the chunk instead of copying every byte; random inputs
+//! check it against `csv`.
+
+/// Index of the first `"` in `hay[from..]`.
+fn find_quote(hay: &[u8], from: usize) -> Option<usize> {
+    let h = &hay[from..];
+    let mut i = 0;
+    // Whole 32-byte blocks first (vectorised); then the exact position.
+    for block in h.chunks_exact(32) {
+        if block.iter().fold(false, |a, &b| a | (b == b'"')) {
+            break;
+        }
+        i += 32;
+    }
+    h[i..].iter().position(|&b| b == b'"').map(|p| from + i + p)
+}
+
+fn is_term(b: u8) -> bool {
+    b == b'\r' || b == b'\n'
+}
+
+/// End of the last complete record of `buf`, which begins at a record start:
+/// the index just past the CR or LF that ended it. `None` when `buf` holds no
+/// record end that can be told apart from a still-open quoted field.
+///
+/// `at_file_start`: `buf` starts the file, where `csv` skips a UTF-8
+/// byte-order mark.
+pub(crate) fn last_record_end(buf: &[u8], at_file_start: bool) -> Option<usize> {
+    let first = if at_file_start && buf.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    // Unquoted stretches [a, b) of `buf`, in order.
+    let mut segs: Vec<(usize, usize)> = Vec::new();
+    let mut a = first;
+    let mut i = first;
+    'scan: loop {
+        let Some(q) = find_quote(buf, i) else {
+            segs.push((a, buf.len()));
+            break;
+        };
+        if q == first || matches!(buf[q - 1], b',' | b'\r' | b'\n') {
+            segs.push((a, q));
+            let mut j = q + 1;
+            loop {
+                match find_quote(buf, j) {
+                    // Still quoted at the end, or a final quote that may be
+                    // the first half of `""`: nothing after `q` is known.
+                    None => break 'scan,
+                    Some(c) if c + 1 == buf.len() => break 'scan,
+                    Some(c) if buf[c + 1] == b'"' => j = c + 2,
+                    Some(c) => {
+                        a = c + 1;
+                        i = c + 1;
+                        break;
+                    }
+                }
+            }
+        } else {
+            i = q + 1;
+        }
+    }
+    for &(a, b) in segs.iter().rev() {
+        if let Some(t) = buf[a..b].iter().rposition(|&c| is_term(c)) {
+            let mut j = a + t;
+            while j > a && is_term(buf[j - 1]) {
+                j -= 1;
+            }
+            // A run of terminators at the very start continues the previous
+            // record's end (or blank lines): no record ends in `buf`.
+            return (j > first).then_some(j + 1);
+        }
+    }
+    None
+}
+
+/// Reads the records of one chunk as `csv` (flexible, default dialect) would,
+/// with the same line positions, lending fields that are plain slices of the
+/// chunk and copying only quoted fields with `""` or text after the closing
+/// quote.
+pub(crate) struct Records<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// 1 + newlines consumed (as `csv_core` counts them).
+    line: u64,
+    /// (start, end, in scratch) per field of the current record.
+    fields: Vec<(usize, usize, bool)>,
+    scratch: Vec<u8>,
+}
+
+impl<'a> Records<'a> {
+    /// `at_file_start`: a UTF-8 byte-order mark at the start is skipped, as
+    /// `csv` does at the start of its input (and only there).
+    pub(crate) fn new(data: &'a [u8], at_file_start: bool) -> Self {
+        let bom = at_file_start && data.starts_with(b"\xef\xbb\xbf");
+        Records {
+            data,
+            pos: if bom { 3 } else { 0 },
+            line: 1,
+            fields: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Reads the next record; returns its line (as `csv`'s position reports
+    /// it), or `None` at the end.
+    pub(crate) fn next_record(&mut self) -> Option<u64> {
+        let d = self.data;
+        let line = self.line;
+        self.fields.clear();
+        self.scratch.clear();
+        let mut i = self.pos;
+        while i < d.len() && is_term(d[i]) {
+            self.line += (d[i] == b'\n') as u64;
+            i += 1;
+        }
+        if i == d.len() {
+            self.pos = i;
+            return None;
+        }
+        loop {
+            // At a field start.
+            let (start, end, copied);
+            if i < d.len() && d[i] == b'"' {
+                let mut j = i + 1;
+                // Start of content not yet copied; whether any was.
+                let mut from = j;
+                let mut any_copied = false;
+                let s0 = self.scratch.len();
+                let closed = loop {
+                    let Some(q) = find_quote(d, j) else {
+                        self.line += count_nl(&d[j..]);
+                        break None;
+                    };
+                    self.line += count_nl(&d[j..q]);
+                    if q + 1 < d.len() && d[q + 1] == b'"' {
+                        self.scratch.extend_from_slice(&d[from..=q]);
+                        any_copied = true;
+                        j = q + 2;
+                        from = j;
+                        continue;
+                    }
+                    break Some(q);
+                };
+                let content_end = closed.unwrap_or(d.len());
+                // Text after the closing quote is part of the field.
+                let tail = closed.map_or(d.len(), |q| q + 1);
+                let mut k = tail;
+                while k < d.len() && d[k] != b',' && !is_term(d[k]) {
+                    k += 1;
+                }
+                if !any_copied && tail == k {
+                    start = from;
+                    end = content_end;
+                    copied = false;
+                } else {
+                    self.scratch.extend_from_slice(&d[from..content_end]);
+                    self.scratch.extend_from_slice(&d[tail..k]);
+                    start = s0;
+                    end = self.scratch.len();
+                    copied = true;
+                }
+                i = k;
+            } else {
+                let mut k = i;
+                while k < d.len() && d[k] != b',' && !is_term(d[k]) {
+                    k += 1;
+                }
+                start = i;
+                end = k;
+                copied = false;
+                i = k;
+            }
+            self.fields.push((start, end, copied));
+            if i >= d.len() {
+                break;
+            }
+            let b = d[i];
+            i += 1;
+            if b == b',' {
+                if i >= d.len() {
+                    self.fields.push((i, i, false));
+                    break;
+                }
+                continue;
+            }
+            self.line += (b == b'\n') as u64;
+            break;
+        }
+        self.pos = i;
+        Some(line)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub(crate) fn get(&self, k: usize) -> Option<&[u8]> {
+        let &(a, b, copied) = self.fields.get(k)?;
+        Some(if copied {
+            &self.scratch[a..b]
+        } else {
+            &self.data[a..b]
+        })
+    }
+}
+
+fn count_nl(s: &[u8]) -> u64 {
+    s.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records and their reported lines, read by one `csv` reader.
+    fn read_all(data: &[u8], base: u64) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(data);
+        let mut rec = csv::ByteRecord::new();
+        let mut out = Vec::new();
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            let line = rec.position().unwrap().line() + base;
+            out.push((line, rec.iter().map(<[u8]>::to_vec).collect()));
+        }
+        out
+    }
+
+    /// Cuts `data` greedily into chunks of at least `size` bytes and reads
+    /// each on its own.
+    fn read_chunked(data: &[u8], size: usize) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut base = 0u64;
+        while start < data.len() {
+            let mut want = size;
+            let end = loop {
+                let stop = (start + want).min(data.len());
+                if stop == data.len() {
+                    break data.len();
+                }
+                if let Some(e) = last_record_end(&data[start..stop], start == 0) {
+                    break start + e;
+                }
+                want *= 2;
+            };
+            let chunk = &data[start..end];
+            let mut r = Records::new(chunk, start == 0);
+            while let Some(line) = r.next_record() {
+                out.push((
+                    line + base,
+                    (0..r.len()).map(|k| r.get(k).unwrap().to_vec()).collect(),
+                ));
+            }
+            base += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+            start = end;
+        }
+        out
+    }
+
+    #[test]
+    fn chunked_reading_matches_whole_reading_on_random_csv() {
+        let alphabet: &[&[u8]] = &[
+            b"a",
+            b"bc",
+            b",",
+            b"\"",
+            b"\"\"",
+            b"\n",
+            b"\r",
+            b"\r\n",
+            b"\n\n",
+            b" ",
+            b"\xef\xbb\xbf",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..3000 {
+            let len = 1 + (next() % 60) as usize;
+            let mut data = Vec::new();
+            for _ in 0..len {
+                data.extend_from_slice(alphabet[(next() % alphabet.len() as u64) as usize]);
+            }
+            let whole = read_all(&data, 0);
+            for size in [1, 2, 3, 5, 8, 13] {
+                assert_eq!(
+                    read_chunked(&data, size),
+                    whole,
+                    "case {case}, chunk {size}: {:?}",
+                    String::from_utf8_lossy(&data)
+                );
+            }
+        }
+    }
+
+    fn read_own(data: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let mut r = Records::new(data, true);
+        let mut out = Vec::new();
+        while let Some(line) = r.next_record() {
+            out.push((
+                line,
+                (0..r.len()).map(|k| r.get(k).unwrap().to_vec()).collect(),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn own_record_reader_matches_csv_on_random_input() {
+        let alphabet: &[&[u8]] = &[
+            b"a",
+            b"bc",
+            b",",
+            b"\"",
+            b"\"\"",
+            b"\n",
+            b"\r",
+            b"\r\n",
+            b"\n\n",
+            b" ",
+            b"\xc3\xa9",
+            b"\xef\xbb\xbf",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..20000 {
+            let len = (next() % 40) as usize;
+            let mut data = Vec::new();
+            for _ in 0..len {
+                data.extend_from_slice(alphabet[(next() % alphabet.len() as u64) as usize]);
+            }
+            assert_eq!(
+                read_own(&data),
+                read_all(&data, 0),
+                "case {case}: {:?}",
+                String::from_utf8_lossy(&data)
+            );
+        }
+    }
+
+    #[test]
+    fn cuts_after_the_first_terminator_outside_quotes() {
+        assert_eq!(last_record_end(b"a,b\nc,\"x\ny\"\nd", false), Some(12));
+        assert_eq!(last_record_end(b"a,\"x\ny", false), None);
+        assert_eq!(last_record_end(b"a\r\nb", false), Some(2));
+        assert_eq!(last_record_end(b"\n\nb", false), None);
+        assert_eq!(last_record_end(b"a5\"x\nb", false), Some(5));
+    }
+}
