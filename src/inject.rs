@@ -209,6 +209,11 @@ impl Injector {
         (out, failure)
     }
 
+    /// How many origin bytes have been sent so far (the block not counted).
+    pub fn forwarded(&self) -> usize {
+        self.forwarded
+    }
+
     /// Whether the block was inserted.
     pub fn inserted(&self) -> bool {
         self.inserted

@@ -114,6 +114,11 @@ impl PageFlow {
         self.injector.decide(block)
     }
 
+    /// How many of the origin's bytes have been sent so far (the block not counted).
+    pub fn origin_sent(&self) -> usize {
+        self.injector.forwarded()
+    }
+
     /// Ends the page: every byte not yet sent, and why injection was abandoned, if it was.
     pub fn finish(self) -> (Vec<u8>, Option<String>) {
         self.injector.end()

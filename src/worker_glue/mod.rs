@@ -13,6 +13,7 @@ use worker::{
 
 mod api;
 mod d1;
+mod guard;
 mod lookup;
 pub mod page;
 mod secrets;
@@ -84,7 +85,7 @@ fn tracking(req: &Request, consent: Option<&events::ConsentCookie>) -> Tracking 
 /// The worker's fetch handler.
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    console_error_panic_hook::set_once();
+    guard::install_panic_hook();
     // If this worker throws before it has answered, the runtime sends the request
     // to the origin as if the worker were not there: checkout never breaks.
     ctx.pass_through_on_exception();

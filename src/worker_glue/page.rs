@@ -6,8 +6,9 @@
 use std::rc::Rc;
 
 use futures_util::StreamExt;
-use worker::{ByteStream, Context, Env, Headers, Response, Result};
+use worker::{ByteStream, Context, Env, Headers, Response, ResponseBody, Result};
 
+use super::guard::PageGuard;
 use super::{d1, lookup, secrets, store};
 use crate::assign::Arm;
 use crate::config::Settings;
@@ -73,20 +74,29 @@ pub fn is_candidate(status: u16, headers: &Headers) -> bool {
 }
 
 /// Streams `origin` through the injector; the returned response carries the origin's status and headers.
+///
+/// The body goes through [`PageGuard`]: if the instance panics mid-page, the
+/// shopper gets the rest of the origin's bytes from where the flow stopped.
 pub fn transform(
-    mut origin: Response,
+    origin: Response,
     job: PageJob,
     env: Rc<Env>,
     ctx: Rc<Context>,
 ) -> Result<Response> {
     let status = origin.status_code();
     let headers = origin.headers().clone();
+    let ResponseBody::Stream(origin_body) = origin.body() else {
+        // No body to inject into.
+        return Ok(origin);
+    };
+    let guard = Rc::new(PageGuard::new(origin_body));
+    let body = Response::from_body(ResponseBody::Stream(guard.input()))?.stream()?;
     let _ = headers.delete("content-length");
-    let body = origin.stream()?;
     let extract = job.config.extract(&job.brand, &job.region);
     let csp_meta = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
     let observers = vec![meta_csp_observer(csp_meta.clone())];
     let flow = serve::PageFlow::new(job.settings(), &extract, observers);
+    let panic_after = fault_injection(&env);
     let state = PageStream {
         body,
         flow: Some(flow),
@@ -97,14 +107,38 @@ pub fn transform(
         ctx,
         decide_now: false,
         converted: false,
+        origin_read: 0,
     };
-    let stream = futures_util::stream::unfold(state, |mut st| async move {
-        let out = st.next_bytes().await?;
-        Some((Ok::<Vec<u8>, worker::Error>(out), st))
+    let reporter = guard.clone();
+    let stream = futures_util::stream::unfold(state, move |mut st| {
+        let guard = reporter.clone();
+        async move {
+            let out = st.next_bytes().await?;
+            let sent = st.origin_sent();
+            if panic_after.is_some_and(|n| sent >= n) {
+                panic!("fault injection: panic with {sent} origin bytes sent");
+            }
+            guard.forwarded(sent as f64);
+            Some((Ok::<Vec<u8>, worker::Error>(out), st))
+        }
     });
-    Ok(Response::from_stream(stream)?
-        .with_status(status)
-        .with_headers(headers))
+    let ResponseBody::Stream(flow_output) = Response::from_stream(stream)?.body().clone() else {
+        return Err(worker::Error::RustError(
+            "a streamed response has a stream body".into(),
+        ));
+    };
+    Ok(
+        Response::from_body(ResponseBody::Stream(guard.output(&flow_output)))?
+            .with_status(status)
+            .with_headers(headers),
+    )
+}
+
+/// `FAULT_INJECTION = "panic-after-bytes:N"` (a local test setting, never set in
+/// production): the page flow panics once it has sent N of the origin's bytes.
+fn fault_injection(env: &Env) -> Option<usize> {
+    let v = env.var("FAULT_INJECTION").ok()?.to_string();
+    v.strip_prefix("panic-after-bytes:")?.parse().ok()
 }
 
 /// Records `<meta http-equiv="Content-Security-Policy">` contents as they stream past.
@@ -137,9 +171,18 @@ struct PageStream {
     ctx: Rc<Context>,
     decide_now: bool,
     converted: bool,
+    /// Origin bytes read so far.
+    origin_read: usize,
 }
 
 impl PageStream {
+    /// Origin bytes sent to the shopper so far.
+    fn origin_sent(&self) -> usize {
+        self.flow
+            .as_ref()
+            .map_or(self.origin_read, |f| f.origin_sent())
+    }
+
     /// The next non-empty piece of output, or `None` at the end.
     async fn next_bytes(&mut self) -> Option<Vec<u8>> {
         loop {
@@ -156,6 +199,7 @@ impl PageStream {
             let flow = self.flow.as_mut()?;
             match next {
                 Some(Ok(chunk)) => {
+                    self.origin_read += chunk.len();
                     let out = flow.write(&chunk);
                     // Send what is ready first; decide on the next pull.
                     self.decide_now = flow.wants_decision(false);

@@ -15,12 +15,12 @@ const dataDir = path.join(ROOT, 'target', 'e2e-data');
 const publishedCopy = (to) => publishedState(dataDir, to);
 
 /** Runs `body(stack)` on a fresh stack whose local KV was prepared by `prepare(persistTo)`. */
-async function withStack(name, prepare, body) {
+async function withStack(name, prepare, body, { vars = {} } = {}) {
   prepareData(dataDir, { quiet: true });
   const persistTo = path.join(ROOT, 'tests', '.tmp', `${name}-${process.pid}`);
   fs.rmSync(persistTo, { recursive: true, force: true });
   await prepare(persistTo);
-  const stack = await startStack({ dataDir, persistTo });
+  const stack = await startStack({ dataDir, persistTo, vars });
   try {
     await body(stack);
   } finally {
@@ -97,4 +97,23 @@ test('a manifest naming shards that are not in KV yet: page unchanged', async ()
   }, async (stack) => {
     await assertUnchanged(stack, `/checkout/thank_you?fixture=plain&skus=${skus()}`);
   });
+});
+
+test('a panic mid-page: the origin\'s bytes follow from where the flow stopped; the next page is served normally', async () => {
+  const vars = { FAULT_INJECTION: 'panic-after-bytes:1000000' };
+  await withStack('panic', publishedCopy, async (stack) => {
+    // 5 MB in 64 KB chunks: the flow panics once it has sent 1 MB, long before
+    // the block's place (before </body>); the guard sends the rest.
+    await assertUnchanged(stack, `/checkout/thank_you?fixture=large&skus=${skus()}`);
+    const logs = stack.worker.logs.join('');
+    assert.match(logs, /fault injection: panic with \d+ origin bytes sent/, 'the flow did panic');
+    assert.match(logs, /page flow failed mid-stream, origin bytes from offset [1-9]\d{5,}/, 'and the guard resumed mid-page');
+    // The instance is replaced after the trap: the next page (under 1 MB) gets its offers.
+    const h = { host: 'gifts.localhost' };
+    const p = `/checkout/thank_you?fixture=plain&skus=${skus()}`;
+    const [edge, origin] = await Promise.all([request(stack.worker.url + p, { headers: h }), request(stack.origin.url + p, { headers: h })]);
+    const html = edge.body.toString('utf8');
+    assert.equal(html.match(/class="upsell-offers"/g)?.length, 1, 'exactly one block after recovery');
+    assert.ok(Buffer.from(html.replace(/<section class="upsell-offers"[\s\S]*?<\/section>/, '')).equals(origin.body));
+  }, { vars });
 });
