@@ -27,7 +27,7 @@ pub use model::{
 pub use time::{format_rfc3339, parse_rfc3339};
 pub use validate::{
     check_cart_template, check_host, check_path_pattern, check_settings, hosts_overlap, region_set,
-    validate, CART_PLACEHOLDERS,
+    validate, validate_with_advice, CART_PLACEHOLDERS,
 };
 #[cfg(test)]
 mod tests;

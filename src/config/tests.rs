@@ -424,3 +424,35 @@ fn an_override_for_a_region_the_brand_does_not_have() {
         "not a region of brand `gifts`",
     );
 }
+
+#[test]
+fn selectors_that_name_no_element_get_advice_where_they_are_set() {
+    let mut s = set();
+    s.brands.get_mut("gifts").unwrap().base = brand(
+        "gifts",
+        json!({
+            "hosts": ["gifts.localhost"],
+            "placement": {"selector": "main > .summary"},
+            "extract": {"order_id_selectors": [{"selector": "div#order"}, {"selector": "[data-order-id]"}],
+                        "sku_selectors": [{"selector": "table.items td.sku, span[itemprop=sku]"}]},
+        }),
+    );
+    let (errors, advice) = validate_with_advice(&s, NOW);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let got: Vec<(String, String)> = advice
+        .iter()
+        .map(|a| (format!("{}: {}", a.file, a.key), a.message.clone()))
+        .collect();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(
+        got[0].0,
+        "brands/gifts.toml: extract.order_id_selectors[1].selector"
+    );
+    assert!(got[0]
+        .1
+        .contains("`[data-order-id]` does not name an element"));
+    assert_eq!(got[1].0, "brands/gifts.toml: placement.selector");
+    assert!(got[1].1.contains("`.summary`"), "{}", got[1].1);
+    // The base set names elements everywhere (or sets no selectors): no advice.
+    assert!(validate_with_advice(&set(), NOW).1.is_empty());
+}

@@ -19,6 +19,16 @@ pub const CART_PLACEHOLDERS: &[&str] = &["sku", "qty", "brand", "region", "token
 /// Checks every layer and every brand × region of `set`; `now_unix` decides which
 /// experiments have started. Returns all problems found, sorted; empty means valid.
 pub fn validate(set: &ConfigSet, now_unix: i64) -> Vec<ConfigError> {
+    validate_with_advice(set, now_unix).0
+}
+
+/// As [`validate`], plus advice: settings that are valid but costly (e.g.
+/// selectors that slow down every confirmation page), located the same way.
+pub fn validate_with_advice(
+    set: &ConfigSet,
+    now_unix: i64,
+) -> (Vec<ConfigError>, Vec<ConfigError>) {
+    let mut advice = BTreeSet::new();
     let mut errors = BTreeSet::new();
     let platform = clean_layer(&set.platform, &mut errors);
     let mut hosts: Vec<(String, String, &Layer)> = Vec::new();
@@ -74,24 +84,87 @@ pub fn validate(set: &ConfigSet, now_unix: i64) -> Vec<ConfigError> {
                     continue;
                 }
             };
+            let locate = |key: String, msg: String| match eff.source_of(&key) {
+                Some(Source::Layer { file, .. }) => {
+                    let layer = [&set.platform, &b.base]
+                        .into_iter()
+                        .chain(b.regions.get(region))
+                        .find(|l| &l.file == file)
+                        .unwrap_or(&b.base);
+                    layer.error(&key, msg)
+                }
+                _ => b.base.error(&key, format!("{msg} (built-in default)")),
+            };
             for (key, msg) in check_settings(&eff.settings, now_unix) {
-                let err = match eff.source_of(&key) {
-                    Some(Source::Layer { file, .. }) => {
-                        let layer = [&set.platform, &b.base]
-                            .into_iter()
-                            .chain(b.regions.get(region))
-                            .find(|l| &l.file == file)
-                            .unwrap_or(&b.base);
-                        layer.error(&key, msg)
-                    }
-                    _ => b.base.error(&key, format!("{msg} (built-in default)")),
-                };
-                errors.insert(err);
+                errors.insert(locate(key, msg));
+            }
+            for (key, msg) in advise_settings(&eff.settings) {
+                advice.insert(locate(key, msg));
             }
         }
     }
     check_host_overlaps(&hosts, &mut errors);
-    errors.into_iter().collect()
+    (errors.into_iter().collect(), advice.into_iter().collect())
+}
+
+/// Advice on merged settings that are valid but costly: (dotted key, message).
+pub fn advise_settings(s: &Settings) -> Vec<(String, String)> {
+    let mut selectors: Vec<(String, String)> = Vec::new();
+    if let Some(sel) = &s.placement.selector {
+        selectors.push(("placement.selector".into(), sel.clone()));
+    }
+    if let Ok(x) = crate::extract::ExtractConfig::from_json(&s.extract.to_string()) {
+        for (name, rules) in [
+            ("order_id_selectors", &x.order_id_selectors),
+            ("sku_selectors", &x.sku_selectors),
+        ] {
+            for (i, r) in rules.iter().enumerate() {
+                selectors.push((format!("extract.{name}[{i}].selector"), r.selector.clone()));
+            }
+        }
+    }
+    selectors
+        .into_iter()
+        .filter_map(|(key, sel)| {
+            let part = unnamed_compound(&sel)?;
+            Some((
+                key,
+                format!(
+                    "`{part}` does not name an element, so the worker reads the attributes of \
+                     every tag of every confirmation page (about twice the parse CPU); name it, \
+                     e.g. `div{part}`"
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// The first compound selector of `selector` (e.g. `#order` in `main #order`)
+/// that starts with an id, class, attribute or pseudo-class rather than an element name.
+fn unnamed_compound(selector: &str) -> Option<&str> {
+    let mut depth = 0i32;
+    let mut start = None;
+    let mut found = None;
+    for (i, c) in selector.char_indices().chain([(selector.len(), ' ')]) {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
+            _ => {}
+        }
+        let boundary = depth == 0 && matches!(c, ' ' | '>' | '+' | '~' | ',' | '\t' | '\n');
+        if boundary {
+            if let Some(s) = start.take() {
+                let part = &selector[s..i];
+                if part.starts_with(['#', '.', '[', ':', '*']) {
+                    found = Some(part);
+                    break;
+                }
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    found
 }
 
 /// The regions a brand serves according to its settings.

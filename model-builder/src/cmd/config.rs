@@ -144,18 +144,27 @@ fn check(paths: &[PathBuf]) -> Result<()> {
         }
     }
     let whole = |p: &PathBuf| p.is_dir() && root_of(p).as_ref() == Some(p);
+    let mut notes = Vec::new();
     for (root, files) in &roots {
-        let (_, errors) = check_dir(root, now_unix());
+        let (set, errors) = check_dir(root, now_unix());
         let wanted = |e: &ConfigError| {
-            paths.iter().any(whole) && files.is_empty()
+            files.is_empty()
+                || paths.iter().any(whole) && files.is_empty()
                 || files
                     .iter()
                     .any(|f| Path::new(&e.file) == f.as_path() || Path::new(&e.file).starts_with(f))
         };
-        all.extend(errors.into_iter().filter(|e| files.is_empty() || wanted(e)));
+        all.extend(errors.into_iter().filter(|e| wanted(e)));
+        if let Some(set) = set {
+            let (_, advice) = upsell_edge::config::validate_with_advice(&set, now_unix());
+            notes.extend(advice.into_iter().filter(|e| wanted(e)));
+        }
     }
     if !all.is_empty() {
         return fail_with(&all);
+    }
+    for n in &notes {
+        eprintln!("note: {n}");
     }
     println!(
         "configuration OK: {}",
