@@ -34,6 +34,11 @@ pub struct ModelConfig {
     /// positive (re-solve without the candidates whose weight is ≤ 0) rather
     /// than dropping the negative weights of the unconstrained solution.
     pub ease_nonnegative: bool,
+    /// L1 penalty on the non-negative EASE weights (SLIM's lasso term), in
+    /// weighted orders: the fit's right-hand side `G_Sj` is lowered by it, so
+    /// weakly co-purchased candidates drop out (fewer edges). 0 = off;
+    /// applies to exact Gram rows (`ease_row` = 0) only.
+    pub ease_l1: f64,
     /// Weight of a customer window (the SKUs one customer bought over several
     /// orders within `customer_window_days`) as an extra EASE Gram row,
     /// relative to an order; 0 = off. Needs `customer_id` in the orders.
@@ -80,6 +85,7 @@ impl Default for ModelConfig {
             ease_row: 0,
             ease_diag_reg: 0.0,
             ease_nonnegative: true,
+            ease_l1: 0.0,
             customer_weight: 0.0,
             customer_window_days: Some(30.0),
             half_life_days: Some(120.0),

@@ -340,6 +340,8 @@ pub struct EaseInput<'a> {
     pub diag_reg: f64,
     /// Fit non-negative weights (see [`solve_column`]).
     pub nonnegative: bool,
+    /// L1 penalty on the weights: subtracted from each candidate's `G_aj`.
+    pub l1: f64,
 }
 
 /// Bytes of Gram blocks filled at once: targets are taken in batches so that
@@ -670,7 +672,8 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
                     ) as f64
                 };
                 let d = &diag[b.scope as usize];
-                let cand: Vec<(u32, f64)> = b.cand.iter().map(|c| (c.0, c.1 as f64)).collect();
+                let cand: Vec<(u32, f64)> =
+                    b.cand.iter().map(|c| (c.0, c.1 as f64 - x.l1)).collect();
                 let (active, rhs) = solve_column(&cand, d, x.lambda, x.nonnegative, lookup);
                 active
                     .iter()
@@ -898,6 +901,7 @@ mod tests {
                     prior: cfg.region_prior_orders,
                     diag_reg: 0.0,
                     nonnegative,
+                    l1: 0.0,
                 },
                 &bar,
             );
@@ -923,5 +927,55 @@ mod tests {
             }
         }
         assert!(edges > 100, "{edges}");
+    }
+
+    #[test]
+    fn l1_penalty_drops_weak_edges() {
+        // Orders {i, i+1, i+2} for i < 10, repeated; {0, 7} once (a weak pair).
+        let mut b = Baskets {
+            start: vec![0],
+            ..Baskets::default()
+        };
+        let mut add = |items: &[u32]| {
+            b.items.extend_from_slice(items);
+            b.start.push(b.items.len() as u32);
+            b.region.push(None);
+            b.ts.push(None);
+        };
+        for r in 0..6 {
+            for i in 0..10u32 {
+                add(&[i, i + 1, i + 2 + r % 2]);
+            }
+        }
+        add(&[0, 7]);
+        let n = 13;
+        let weight = vec![1.0f32; b.len()];
+        let scope_of = vec![0u8; b.len()];
+        let counts = crate::model::cooc::scope_counts(&b, n, &weight, &scope_of, 1);
+        let offerable = vec![true; n];
+        let fit = |l1: f64| {
+            let input = EaseInput {
+                baskets: &b,
+                n_items: n,
+                weight: &weight,
+                scope_of: &scope_of,
+                counts: &counts,
+                offerable: &offerable,
+                lambda: 1.0,
+                candidates: 20,
+                keep: 20,
+                prior: 0.0,
+                diag_reg: 0.0,
+                nonnegative: true,
+                l1,
+            };
+            sparse_ease(&input, &ProgressBar::hidden()).remove(0)
+        };
+        let has = |rows: &[Vec<Neighbour>], a: usize, j: u32| rows[a].iter().any(|x| x.id == j);
+        let (plain, lasso) = (fit(0.0), fit(1.5));
+        assert!(has(&plain, 0, 7) && !has(&lasso, 0, 7));
+        assert!(has(&lasso, 0, 1) && lasso.iter().flatten().all(|x| x.score > 0.0));
+        let edges = |rows: &[Vec<Neighbour>]| rows.iter().map(Vec::len).sum::<usize>();
+        assert!(edges(&lasso) < edges(&plain));
     }
 }

@@ -310,6 +310,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                 prior: cfg.region_prior_orders,
                 diag_reg: cfg.ease_diag_reg,
                 nonnegative: cfg.ease_nonnegative,
+                l1: cfg.ease_l1,
             },
             &b,
         ),

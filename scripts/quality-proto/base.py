@@ -1,0 +1,15 @@
+import sys; sys.path.insert(0, __import__('os').path.dirname(__file__))
+from lib import *
+import pickle
+for name, a, b in [('val','2011-10-01','2011-11-01')]:
+    X, tr, skus, idx, bte = split(pd.Timestamp(a), pd.Timestamp(b))
+    tref = tr.ts.max()
+    age = (tref - tr.ts).dt.total_seconds().values/86400
+    w = 0.5**(age/120)
+    Xw = sp.diags(w) @ X
+    G = (X.T @ Xw).toarray()
+    diag = G.diagonal().copy()
+    t=time.time(); B = sparse_ease(G, diag); print('ease', time.time()-t)
+    pickle.dump(dict(X=X,tr=tr,skus=skus,idx=idx,bte=bte,w=w,G=G,B=B), open(CACHE + f'/{name}.pkl','wb'))
+    r = evaluate_fast(B, idx, bte)
+    print(name, r[:3])
