@@ -61,21 +61,35 @@ const early = page(100 * 1024, false);
 const skus = lines.map((l) => l.sku);
 const chunk = 16 * 1024;
 
-function stats(name, fn, iterations) {
-  for (let i = 0; i < Math.min(200, iterations); i++) fn();
-  const t = new Float64Array(iterations);
-  const cpu0 = process.cpuUsage();
-  for (let i = 0; i < iterations; i++) {
-    const a = performance.now();
-    fn();
-    t[i] = performance.now() - a;
+/**
+ * Times every case in interleaved rounds (a batch of each case per round), so
+ * that load from other processes on a shared machine falls on all cases alike
+ * instead of on whichever case happened to run at the time.
+ */
+function measure(cases, rounds = 20) {
+  for (const c of cases) for (let i = 0; i < Math.min(200, c.batch); i++) c.fn();
+  const times = cases.map((c) => new Float64Array(rounds * c.batch));
+  const cpu = cases.map(() => 0);
+  for (let r = 0; r < rounds; r++) {
+    cases.forEach((c, k) => {
+      const cpu0 = process.cpuUsage();
+      for (let i = 0; i < c.batch; i++) {
+        const a = performance.now();
+        c.fn();
+        times[k][r * c.batch + i] = performance.now() - a;
+      }
+      const used = process.cpuUsage(cpu0);
+      cpu[k] += used.user + used.system;
+    });
   }
-  const cpu = process.cpuUsage(cpu0);
-  t.sort();
-  const q = (p) => t[Math.min(t.length - 1, Math.floor(p * t.length))];
-  const row = { name, iterations, median_ms: q(0.5), p99_ms: q(0.99), max_ms: t[t.length - 1], cpu_ms_per_iter: (cpu.user + cpu.system) / 1000 / iterations };
-  console.log(`${name.padEnd(58)} median ${row.median_ms.toFixed(4)} ms  p99 ${row.p99_ms.toFixed(4)} ms  max ${row.max_ms.toFixed(3)} ms  (process CPU ${row.cpu_ms_per_iter.toFixed(4)} ms/iter, n=${iterations})`);
-  return row;
+  return cases.map((c, k) => {
+    const t = times[k].sort();
+    const n = t.length;
+    const q = (p) => t[Math.min(n - 1, Math.floor(p * n))];
+    const row = { name: c.name, iterations: n, median_ms: q(0.5), p99_ms: q(0.99), max_ms: t[n - 1], cpu_ms_per_iter: cpu[k] / 1000 / n };
+    console.log(`${c.name.padEnd(58)} median ${row.median_ms.toFixed(4)} ms  p99 ${row.p99_ms.toFixed(4)} ms  max ${row.max_ms.toFixed(3)} ms  (process CPU ${row.cpu_ms_per_iter.toFixed(4)} ms/iter, n=${n})`);
+    return row;
+  });
 }
 
 const out = bench.confirmation_page(html, chunk);
@@ -83,14 +97,14 @@ if (out <= html.length) throw new Error(`no block was injected (${out} bytes out
 if (bench.confirmation_page(early, chunk) !== out) throw new Error('both page shapes must get the same block');
 console.log(`page: ${html.length} bytes, ${skus.length} SKUs (${skus.join(', ')}), order ${order.id}; response ${out} bytes (block ${out - html.length} bytes)`);
 console.log(`table: ${brand}/${region}, ${manifest.keys.length} values, ${tableBytes} bytes; shards read by this order: ${bench.neighbour_keys(skus).length}`);
-const rows = [
-  stats('confirmation page, 100 KB, 4 SKUs, analytics in <head>', () => bench.confirmation_page(early, chunk), 2000),
-  stats('confirmation page, 100 KB, 4 SKUs, analytics at end', () => bench.confirmation_page(html, chunk), 2000),
-  stats('  of which the page flow (parse, sniff, splice)', () => bench.flow_only(html, chunk), 2000),
-  stats('  lol_html alone, no handlers (the floor)', () => bench.bare_parse(html, chunk), 1000),
-  stats('  the order sniffer alone (default settings)', () => bench.sniff_only(html, chunk), 1000),
-  stats('  of which the decision (rank, token, block)', () => bench.decision_only(order.id, skus), 2000),
-  stats('  the order\'s shards decoded (cache miss)', () => bench.decode_cold(skus), 2000),
-  stats('pass-through page (routing decision)', () => bench.route(`${brand}.localhost`, '/product/85123A', 'GB'), 20000),
-];
+const rows = measure([
+  { name: 'confirmation page, 100 KB, 4 SKUs, analytics in <head>', fn: () => bench.confirmation_page(early, chunk), batch: 100 },
+  { name: 'confirmation page, 100 KB, 4 SKUs, analytics at end', fn: () => bench.confirmation_page(html, chunk), batch: 100 },
+  { name: '  of which the page flow (parse, sniff, splice)', fn: () => bench.flow_only(html, chunk), batch: 100 },
+  { name: '  lol_html alone, no handlers (the floor)', fn: () => bench.bare_parse(html, chunk), batch: 50 },
+  { name: '  the order sniffer alone (default settings)', fn: () => bench.sniff_only(html, chunk), batch: 50 },
+  { name: '  of which the decision (rank, token, block)', fn: () => bench.decision_only(order.id, skus), batch: 100 },
+  { name: '  the order\'s shards decoded (cache miss)', fn: () => bench.decode_cold(skus), batch: 100 },
+  { name: 'pass-through page (routing decision)', fn: () => bench.route(`${brand}.localhost`, '/product/85123A', 'GB'), batch: 1000 },
+]);
 if (process.env.BENCH_JSON) fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ page_bytes: html.length, skus, rows }, null, 2));
