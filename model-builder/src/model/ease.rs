@@ -40,6 +40,36 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
     s
 }
 
+/// `dot(x, y)` for four `x` at once, each with the same operations in the
+/// same order as [`dot`] (so bit-identical results).
+#[inline(always)]
+fn dot4(y: &[f64], x: [&[f64]; 4]) -> [f64; 4] {
+    let n = y.len();
+    let x = x.map(|x| &x[..n]);
+    let mut acc = [[0.0f64; 4]; 4];
+    let body = n - n % 4;
+    let mut c = 0;
+    while c < body {
+        let yc = &y[c..c + 4];
+        for (acc, x) in acc.iter_mut().zip(&x) {
+            let xc = &x[c..c + 4];
+            for l in 0..4 {
+                acc[l] += xc[l] * yc[l];
+            }
+        }
+        c += 4;
+    }
+    let mut out = [0.0f64; 4];
+    for ((o, acc), x) in out.iter_mut().zip(&acc).zip(&x) {
+        let mut s = (acc[0] + acc[2]) + (acc[1] + acc[3]);
+        for (a, b) in x[body..].iter().zip(&y[body..]) {
+            s += a * b;
+        }
+        *o = s;
+    }
+    out
+}
+
 /// Fills `out[p]` with the entry of `row` (sorted by id) for each id in
 /// `ids` (sorted), `None` where the row has none. `pos[id]` is the id's slot
 /// `p` (`u32::MAX` for ids not wanted by anyone): rows up to 64 times longer
@@ -89,7 +119,45 @@ fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
         // SAFETY: the CPU has AVX2, the only feature the function is compiled for.
         return unsafe { cholesky_solve_avx2(a, b, n, min_sq) };
     }
-    cholesky_solve_portable(a, b, n, min_sq)
+    cholesky_solve_portable(a, b, n, min_sq, dot4)
+}
+
+/// [`dot4`] on AVX2 vectors: lane l of each accumulator is `dot`'s partial
+/// sum l, so the operations and their order are the same (no fused
+/// multiply-adds).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn dot4_avx2(y: &[f64], x: [&[f64]; 4]) -> [f64; 4] {
+    use std::arch::x86_64::*;
+    let n = y.len();
+    assert!(x.iter().all(|x| x.len() >= n));
+    let body = n - n % 4;
+    let mut acc = [_mm256_setzero_pd(); 4];
+    let mut c = 0;
+    while c < body {
+        // SAFETY: c + 4 <= body <= n, and every x holds at least n values.
+        unsafe {
+            let yv = _mm256_loadu_pd(y.as_ptr().add(c));
+            for (acc, x) in acc.iter_mut().zip(&x) {
+                let xv = _mm256_loadu_pd(x.as_ptr().add(c));
+                *acc = _mm256_add_pd(*acc, _mm256_mul_pd(xv, yv));
+            }
+        }
+        c += 4;
+    }
+    let mut out = [0.0f64; 4];
+    for ((o, acc), x) in out.iter_mut().zip(&acc).zip(&x) {
+        let mut l = [0.0f64; 4];
+        // SAFETY: `l` holds four f64.
+        unsafe { _mm256_storeu_pd(l.as_mut_ptr(), *acc) };
+        let mut s = (l[0] + l[2]) + (l[1] + l[3]);
+        for (a, b) in x[body..n].iter().zip(&y[body..]) {
+            s += a * b;
+        }
+        *o = s;
+    }
+    out
 }
 
 /// [`cholesky_solve_portable`] compiled for AVX2: the same operations in the
@@ -97,11 +165,18 @@ fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn cholesky_solve_avx2(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
-    cholesky_solve_portable(a, b, n, min_sq)
+    // SAFETY: this function only runs where AVX2 is available.
+    cholesky_solve_portable(a, b, n, min_sq, |y, x| unsafe { dot4_avx2(y, x) })
 }
 
 #[inline(always)]
-fn cholesky_solve_portable(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
+fn cholesky_solve_portable(
+    a: &mut [f64],
+    b: &mut [f64],
+    n: usize,
+    min_sq: f64,
+    dot4: impl Fn(&[f64], [&[f64]; 4]) -> [f64; 4],
+) -> bool {
     for j in 0..n {
         let row_j = &a[j * n..j * n + j];
         let d = a[j * n + j] - dot(row_j, row_j);
@@ -112,7 +187,28 @@ fn cholesky_solve_portable(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) 
         a[j * n + j] = d;
         let (head, tail) = a.split_at_mut((j + 1) * n);
         let row_j = &head[j * n..j * n + j];
-        for i in j + 1..n {
+        // Four rows at a time: four independent dot products (each summed
+        // exactly as `dot` sums it) share the loads of row j and keep more
+        // additions in flight than one dot product's dependency chain allows.
+        let mut i = j + 1;
+        while i + 4 <= n {
+            let at = (i - j - 1) * n;
+            let rows = [at, at + n, at + 2 * n, at + 3 * n];
+            let s = dot4(
+                row_j,
+                [
+                    &tail[rows[0]..rows[0] + j],
+                    &tail[rows[1]..rows[1] + j],
+                    &tail[rows[2]..rows[2] + j],
+                    &tail[rows[3]..rows[3] + j],
+                ],
+            );
+            for (r, s) in rows.into_iter().zip(s) {
+                tail[r + j] = (tail[r + j] - s) / d;
+            }
+            i += 4;
+        }
+        for i in i..n {
             let row_i = &mut tail[(i - j - 1) * n..(i - j - 1) * n + j + 1];
             let s = row_i[j] - dot(&row_i[..j], row_j);
             row_i[j] = s / d;
@@ -363,9 +459,6 @@ fn prefetch<T>(x: &T) {
 struct RowAcc {
     w: Vec<f32>,
     raw: Vec<u32>,
-    /// Scope-major Gram entries of the touched SKUs (`[scope * n + item]`),
-    /// when kept: one compact array per scope for the random reads.
-    g: Vec<f32>,
     touched: Vec<u32>,
 }
 
@@ -374,23 +467,7 @@ impl RowAcc {
         RowAcc {
             w: vec![0.0; n * scopes],
             raw: if raw { vec![0; n * scopes] } else { Vec::new() },
-            g: if raw {
-                Vec::new()
-            } else {
-                vec![0.0; n * scopes]
-            },
             touched: Vec::new(),
-        }
-    }
-
-    /// Fills `g` from the accumulated row (Gram entries of every scope).
-    fn spread(&mut self, scopes: usize, prior: f64, w0: f64) {
-        let n = self.w.len() / scopes.max(1);
-        for &j in &self.touched {
-            let j = j as usize;
-            for s in 0..scopes {
-                self.g[s * n + j] = self.gram(j, s, scopes, prior, w0);
-            }
         }
     }
 
@@ -440,17 +517,11 @@ impl RowAcc {
     }
 
     fn clear(&mut self, scopes: usize) {
-        let n = self.w.len() / scopes.max(1);
         for &j in &self.touched {
             let at = j as usize * scopes;
             self.w[at..at + scopes].fill(0.0);
             if !self.raw.is_empty() {
                 self.raw[at..at + scopes].fill(0);
-            }
-            if !self.g.is_empty() {
-                for s in 0..scopes {
-                    self.g[s * n + j as usize] = 0.0;
-                }
             }
         }
         self.touched.clear();
@@ -514,10 +585,13 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
     let mut rows: Vec<Vec<Vec<Neighbour>>> = vec![vec![Vec::new(); n]; scopes];
     let mut arena: Vec<AtomicU32> = Vec::new();
     let mut spent = [0.0f64; 4];
-    let mut lap = std::time::Instant::now();
+    let mut cpu = [0.0f64; 4];
+    let mut lap = (std::time::Instant::now(), super::cpu_seconds());
     let mut phase = |k: usize| {
-        spent[k] += lap.elapsed().as_secs_f64();
-        lap = std::time::Instant::now();
+        let c = super::cpu_seconds();
+        spent[k] += lap.0.elapsed().as_secs_f64();
+        cpu[k] += c - lap.1;
+        lap = (std::time::Instant::now(), c);
     };
     let mut lo = 0;
     while lo < n {
@@ -526,21 +600,27 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
         let blocks: Vec<Block> = (lo..hi)
             .into_par_iter()
             .map_init(
-                || (RowAcc::new(n, scopes, true), Vec::<(f32, u32)>::new()),
-                |(acc, scored), j| {
+                || {
+                    let scored = vec![Vec::<(f32, u32)>::new(); scopes];
+                    (RowAcc::new(n, scopes, true), scored)
+                },
+                |(acc, by_scope), j| {
                     let mut out = Vec::new();
                     if !x.offerable[j] {
                         return out;
                     }
                     acc.add_row(x, &inv_start, &inv, j);
-                    for s in 0..scopes {
-                        scored.clear();
-                        for &k in &acc.touched {
+                    // One sweep over the row fills every scope's list.
+                    by_scope.iter_mut().for_each(Vec::clear);
+                    for &k in &acc.touched {
+                        for (s, scored) in by_scope.iter_mut().enumerate() {
                             let g = acc.gram(k as usize, s, scopes, x.prior, w0);
                             if g > 0.0 {
                                 scored.push((g, k));
                             }
                         }
+                    }
+                    for (s, scored) in by_scope.iter_mut().enumerate() {
                         let by_score = |a: &(f32, u32), b: &(f32, u32)| {
                             b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
                         };
@@ -638,16 +718,15 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
             |acc, &p| {
                 let p = p as usize;
                 acc.add_row(x, &inv_start, &inv, p);
-                acc.spread(scopes, x.prior, w0);
                 let mut off = run[p] as usize;
                 for &(bi, r) in &slots[start[p] as usize..start[p + 1] as usize] {
                     let bi = bi as usize;
                     let s = scope_of_block[bi] as usize;
-                    let g = &acc.g[s * n..(s + 1) * n];
                     let ids =
                         &ids_flat[ids_off[bi] as usize + r as usize + 1..ids_off[bi + 1] as usize];
                     for (cell, &q) in arena[off..off + ids.len()].iter().zip(ids) {
-                        cell.store(g[q as usize].to_bits(), Ordering::Relaxed);
+                        let g = acc.gram(q as usize, s, scopes, x.prior, w0);
+                        cell.store(g.to_bits(), Ordering::Relaxed);
                     }
                     off += ids.len();
                 }
@@ -696,8 +775,8 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
     }
     if std::env::var_os("MODEL_BUILDER_TIMINGS").is_some() {
         eprintln!(
-            "sparse EASE: {} SKUs, {} scopes, batches of {batch}: candidates {:.2}s, index {:.2}s, Gram blocks {:.2}s, solves {:.2}s",
-            n, scopes, spent[0], spent[1], spent[2], spent[3]
+            "sparse EASE: {} SKUs, {} scopes, batches of {batch}: candidates {:.2}s, index {:.2}s, Gram blocks {:.2}s, solves {:.2}s (CPU {:.1}/{:.1}/{:.1}/{:.1}s)",
+            n, scopes, spent[0], spent[1], spent[2], spent[3], cpu[0], cpu[1], cpu[2], cpu[3]
         );
     }
     for scope_rows in rows.iter_mut() {
@@ -730,6 +809,61 @@ mod tests {
         assert!((b[0] + 0.5).abs() < 1e-12 && (b[1] - 2.0).abs() < 1e-12);
         let mut bad = vec![0.0, 1.0, 1.0, 0.0];
         assert!(!cholesky_solve(&mut bad, &mut [1.0, 1.0], 2, 0.0));
+    }
+
+    /// The Cholesky solve before `dot4`: one row at a time.
+    fn cholesky_reference(a: &mut [f64], b: &mut [f64], n: usize) {
+        for j in 0..n {
+            let row_j = &a[j * n..j * n + j];
+            let d = (a[j * n + j] - dot(row_j, row_j)).sqrt();
+            a[j * n + j] = d;
+            for i in j + 1..n {
+                let s = a[i * n + j] - dot(&a[i * n..i * n + j], &a[j * n..j * n + j]);
+                a[i * n + j] = s / d;
+            }
+        }
+        for i in 0..n {
+            let s = b[i] - dot(&a[i * n..i * n + i], &b[..i]);
+            b[i] = s / a[i * n + i];
+        }
+        for i in (0..n).rev() {
+            let mut s = b[i];
+            for k in i + 1..n {
+                s -= a[k * n + i] * b[k];
+            }
+            b[i] = s / a[i * n + i];
+        }
+    }
+
+    #[test]
+    fn cholesky_is_bit_identical_to_the_row_by_row_reference() {
+        let mut seed = 11u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 1000) as f64 / 997.0
+        };
+        for n in [1, 2, 3, 4, 5, 7, 8, 9, 31, 64, 100] {
+            let v: Vec<f64> = (0..n * n).map(|_| next()).collect();
+            let mut a = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    a[i * n + j] = (0..n).map(|k| v[i * n + k] * v[j * n + k]).sum::<f64>();
+                }
+                a[i * n + i] += 1.0;
+            }
+            let b: Vec<f64> = (0..n).map(|_| next()).collect();
+            let (mut a1, mut b1) = (a.clone(), b.clone());
+            assert!(cholesky_solve(&mut a1, &mut b1, n, 0.5));
+            let (mut a3, mut b3) = (a.clone(), b.clone());
+            assert!(cholesky_solve_portable(&mut a3, &mut b3, n, 0.5, dot4));
+            let (mut a2, mut b2) = (a, b);
+            cholesky_reference(&mut a2, &mut b2, n);
+            let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&b1), bits(&b2), "n = {n}");
+            assert_eq!(bits(&b3), bits(&b2), "n = {n}");
+        }
     }
 
     #[test]
