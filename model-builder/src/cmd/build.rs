@@ -85,7 +85,11 @@ pub fn run(args: Args) -> Result<()> {
     let timings = std::env::var_os("MODEL_BUILDER_TIMINGS").is_some();
     if timings {
         let cpu = crate::model::cpu_seconds();
-        eprintln!("ingest: {ingest_s:.2}s (CPU {cpu:.1}s)");
+        let (rss, peak) = (
+            crate::model::rss_bytes() >> 20,
+            peak_rss_bytes().unwrap_or(0) >> 20,
+        );
+        eprintln!("ingest: {ingest_s:.2}s (CPU {cpu:.1}s), RSS {rss} MiB, peak {peak} MiB");
     }
     let (built_at, tag) = now_stamps();
     let version = args.version_tag.clone().unwrap_or(tag);

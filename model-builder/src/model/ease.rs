@@ -113,13 +113,22 @@ fn intersect(row: &[(u32, f32)], ids: &[(u32, usize)], pos: &[u32], out: &mut [O
 /// Solves `A x = b` for symmetric positive definite `A` (n×n, row-major) by
 /// Cholesky, in place. Returns false when a squared pivot falls to `min_sq`
 /// or below (not positive definite, or less definite than required).
+#[cfg(test)]
 fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
+    cholesky_solve_from(a, b, n, min_sq, 0)
+}
+
+/// [`cholesky_solve`] where rows `..done` of `a` already hold the factor of
+/// the leading `done`×`done` block (as a previous solve left them): only the
+/// rows from `done` on are factorised. Each entry of the factor is computed
+/// by the same operations either way, so the results are the same.
+fn cholesky_solve_from(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64, done: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the only feature the function is compiled for.
-        return unsafe { cholesky_solve_avx2(a, b, n, min_sq) };
+        return unsafe { cholesky_solve_avx2(a, b, n, min_sq, done) };
     }
-    cholesky_solve_portable(a, b, n, min_sq, dot4)
+    cholesky_solve_portable(a, b, n, min_sq, done, dot4)
 }
 
 /// [`dot4`] on AVX2 vectors: lane l of each accumulator is `dot`'s partial
@@ -164,9 +173,15 @@ unsafe fn dot4_avx2(y: &[f64], x: [&[f64]; 4]) -> [f64; 4] {
 /// same order (no fused multiply-adds), so the same results, on 4-wide vectors.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn cholesky_solve_avx2(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
+unsafe fn cholesky_solve_avx2(
+    a: &mut [f64],
+    b: &mut [f64],
+    n: usize,
+    min_sq: f64,
+    done: usize,
+) -> bool {
     // SAFETY: this function only runs where AVX2 is available.
-    cholesky_solve_portable(a, b, n, min_sq, |y, x| unsafe { dot4_avx2(y, x) })
+    cholesky_solve_portable(a, b, n, min_sq, done, |y, x| unsafe { dot4_avx2(y, x) })
 }
 
 #[inline(always)]
@@ -175,22 +190,28 @@ fn cholesky_solve_portable(
     b: &mut [f64],
     n: usize,
     min_sq: f64,
+    done: usize,
     dot4: impl Fn(&[f64], [&[f64]; 4]) -> [f64; 4],
 ) -> bool {
     for j in 0..n {
-        let row_j = &a[j * n..j * n + j];
-        let d = a[j * n + j] - dot(row_j, row_j);
-        if d <= min_sq.max(1e-12) || !d.is_finite() {
-            return false;
-        }
-        let d = d.sqrt();
-        a[j * n + j] = d;
+        let d = if j < done {
+            a[j * n + j]
+        } else {
+            let row_j = &a[j * n..j * n + j];
+            let d = a[j * n + j] - dot(row_j, row_j);
+            if d <= min_sq.max(1e-12) || !d.is_finite() {
+                return false;
+            }
+            let d = d.sqrt();
+            a[j * n + j] = d;
+            d
+        };
         let (head, tail) = a.split_at_mut((j + 1) * n);
         let row_j = &head[j * n..j * n + j];
         // Four rows at a time: four independent dot products (each summed
         // exactly as `dot` sums it) share the loads of row j and keep more
         // additions in flight than one dot product's dependency chain allows.
-        let mut i = j + 1;
+        let mut i = (j + 1).max(done);
         while i + 4 <= n {
             let at = (i - j - 1) * n;
             let rows = [at, at + n, at + 2 * n, at + 3 * n];
@@ -256,28 +277,50 @@ fn solve_column(
     nonnegative: bool,
     lookup: impl Fn(usize, usize) -> f64,
 ) -> (Vec<usize>, Vec<f64>) {
-    let mut active: Vec<usize> = (0..s.len()).collect();
+    // Lower triangle of G_SS + λI in candidate order, looked up once.
+    let m0 = s.len();
+    let mut full = vec![0.0f64; m0 * m0];
+    for p in 0..m0 {
+        full[p * m0 + p] = diag[s[p].0 as usize] + lambda;
+        for q in 0..p {
+            full[p * m0 + q] = lookup(p, q);
+        }
+    }
+    let mut active: Vec<usize> = (0..m0).collect();
     let mut rounds = 0;
+    // The last factor and its candidates: a re-solve keeps the rows of the
+    // candidates before the first one removed (Cholesky row k depends only
+    // on rows ..=k), and factorises the rest.
+    let (mut a, mut factored) = (Vec::new(), Vec::<usize>::new());
     loop {
         let m = active.len();
-        let mut a = vec![0.0f64; m * m];
-        let mut x: Vec<f64> = active.iter().map(|&p| s[p].1).collect();
-        for (pi, &p) in active.iter().enumerate() {
-            a[pi * m + pi] = diag[s[p].0 as usize] + lambda;
-            for (qi, &q) in active[..pi].iter().enumerate() {
-                let g = lookup(p, q);
-                a[pi * m + qi] = g;
-                a[qi * m + pi] = g;
+        let mp = factored.len();
+        let done = factored
+            .iter()
+            .zip(&active)
+            .take_while(|(f, a)| f == a)
+            .count();
+        let mut next = vec![0.0f64; m * m];
+        for pi in 0..done {
+            next[pi * m..pi * m + pi + 1].copy_from_slice(&a[pi * mp..pi * mp + pi + 1]);
+        }
+        for (pi, &p) in active.iter().enumerate().skip(done) {
+            for (qi, &q) in active[..=pi].iter().enumerate() {
+                next[pi * m + qi] = full[p * m0 + q];
             }
         }
+        a = next;
+        let mut x: Vec<f64> = active.iter().map(|&p| s[p].1).collect();
         // A true Gram matrix + λI has every eigenvalue ≥ λ, hence every
         // squared Cholesky pivot ≥ λ: a smaller one means the missing entries
         // made the system unlike any real one (and near-singular, with
         // exploding weights).
-        if !cholesky_solve(&mut a, &mut x, m, 0.99 * lambda) {
+        if !cholesky_solve_from(&mut a, &mut x, m, 0.99 * lambda, done) {
             active.truncate(m / 2);
+            factored.clear();
             continue;
         }
+        factored.clone_from(&active);
         if nonnegative && rounds < NONNEG_ROUNDS && x.iter().any(|&w| w <= 0.0) {
             rounds += 1;
             active = active
@@ -440,7 +483,7 @@ pub struct EaseInput<'a> {
 
 /// Bytes of Gram blocks filled at once: targets are taken in batches so that
 /// their candidates' pairwise Gram entries fit in this.
-const BATCH_BYTES: usize = 512 << 20;
+const BATCH_BYTES: usize = 768 << 20;
 
 /// Hints the CPU to fetch `x`'s cache line (no effect on results).
 #[inline(always)]
@@ -584,6 +627,7 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
     let batch = (BATCH_BYTES / per_target).clamp(64, n.max(64));
     let mut rows: Vec<Vec<Vec<Neighbour>>> = vec![vec![Vec::new(); n]; scopes];
     let mut arena: Vec<AtomicU32> = Vec::new();
+    let rss_start = super::rss_bytes();
     let mut spent = [0.0f64; 4];
     let mut cpu = [0.0f64; 4];
     let mut lap = (std::time::Instant::now(), super::cpu_seconds());
@@ -775,8 +819,9 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
     }
     if std::env::var_os("MODEL_BUILDER_TIMINGS").is_some() {
         eprintln!(
-            "sparse EASE: {} SKUs, {} scopes, batches of {batch}: candidates {:.2}s, index {:.2}s, Gram blocks {:.2}s, solves {:.2}s (CPU {:.1}/{:.1}/{:.1}/{:.1}s)",
-            n, scopes, spent[0], spent[1], spent[2], spent[3], cpu[0], cpu[1], cpu[2], cpu[3]
+            "sparse EASE: {} SKUs, {} scopes, batches of {batch}: candidates {:.2}s, index {:.2}s, Gram blocks {:.2}s, solves {:.2}s (CPU {:.1}/{:.1}/{:.1}/{:.1}s); RSS {:.0} MiB at the start, arena {:.0} MiB",
+            n, scopes, spent[0], spent[1], spent[2], spent[3], cpu[0], cpu[1], cpu[2], cpu[3],
+            rss_start as f64 / 1048576.0, (arena.len() * 4) as f64 / 1048576.0
         );
     }
     for scope_rows in rows.iter_mut() {
@@ -857,12 +902,24 @@ mod tests {
             let (mut a1, mut b1) = (a.clone(), b.clone());
             assert!(cholesky_solve(&mut a1, &mut b1, n, 0.5));
             let (mut a3, mut b3) = (a.clone(), b.clone());
-            assert!(cholesky_solve_portable(&mut a3, &mut b3, n, 0.5, dot4));
-            let (mut a2, mut b2) = (a, b);
+            assert!(cholesky_solve_portable(&mut a3, &mut b3, n, 0.5, 0, dot4));
+            let a_orig = a.clone();
+            let (mut a2, mut b2) = (a, b.clone());
             cholesky_reference(&mut a2, &mut b2, n);
             let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&b1), bits(&b2), "n = {n}");
             assert_eq!(bits(&b3), bits(&b2), "n = {n}");
+            // Resuming from the first `done` rows of a previous factor.
+            let done = n / 3;
+            let mut a4 = a1.clone();
+            for (i, row) in a4.chunks_mut(n).enumerate().skip(done) {
+                for (k, v) in row.iter_mut().enumerate().take(i + 1) {
+                    *v = a_orig[i * n + k];
+                }
+            }
+            let mut b4 = b.clone();
+            assert!(cholesky_solve_from(&mut a4, &mut b4, n, 0.5, done));
+            assert_eq!(bits(&b4), bits(&b2), "n = {n}, from row {done}");
         }
     }
 
