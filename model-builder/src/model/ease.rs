@@ -654,20 +654,30 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
                         return out;
                     }
                     acc.add_row(x, &inv_start, &inv, j);
-                    // One sweep over the row fills every scope's list.
+                    let by_score =
+                        |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+                    // One sweep over the row fills every scope's list. A list
+                    // that grows long is cut to its best M, whose smallest
+                    // entry then bounds what can still enter the top M
+                    // (ties kept): the final top M is the same, with fewer
+                    // entries pushed and selected.
+                    let m = x.candidates;
+                    let mut bound = vec![0.0f32; scopes];
                     by_scope.iter_mut().for_each(Vec::clear);
                     for &k in &acc.touched {
                         for (s, scored) in by_scope.iter_mut().enumerate() {
                             let g = acc.gram(k as usize, s, scopes, x.prior, w0);
-                            if g > 0.0 {
+                            if g > 0.0 && g >= bound[s] {
                                 scored.push((g, k));
+                                if m > 0 && scored.len() >= 4 * m.max(64) {
+                                    scored.select_nth_unstable_by(m - 1, by_score);
+                                    scored.truncate(m);
+                                    bound[s] = scored[m - 1].0;
+                                }
                             }
                         }
                     }
                     for (s, scored) in by_scope.iter_mut().enumerate() {
-                        let by_score = |a: &(f32, u32), b: &(f32, u32)| {
-                            b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
-                        };
                         if x.candidates < scored.len() {
                             scored.select_nth_unstable_by(x.candidates, by_score);
                             scored.truncate(x.candidates);
