@@ -82,6 +82,15 @@ pub fn run(args: Args) -> Result<()> {
     let cfg = args.model.config()?;
     let (data, catalog) = args.input.load()?;
     let ingest_s = started.elapsed().as_secs_f64();
+    let timings = std::env::var_os("MODEL_BUILDER_TIMINGS").is_some();
+    if timings {
+        let cpu = crate::model::cpu_seconds();
+        let (rss, peak) = (
+            crate::model::rss_bytes() >> 20,
+            peak_rss_bytes().unwrap_or(0) >> 20,
+        );
+        eprintln!("ingest: {ingest_s:.2}s (CPU {cpu:.1}s), RSS {rss} MiB, peak {peak} MiB");
+    }
     let (built_at, tag) = now_stamps();
     let version = args.version_tag.clone().unwrap_or(tag);
     let keep = |_: usize| true;
@@ -96,6 +105,10 @@ pub fn run(args: Args) -> Result<()> {
         progress: !args.input.quiet,
     });
     let model_s = t.elapsed().as_secs_f64();
+    if timings {
+        let cpu = crate::model::cpu_seconds();
+        eprintln!("model and encode: {model_s:.2}s (process CPU so far {cpu:.1}s)");
+    }
     let edges: usize = set.tables.iter().map(|t| t.edges).sum();
     let nbr_bytes: u64 = set.tables.iter().map(|t| t.neighbour_bytes).sum();
     let bytes: u64 = set.values.values().map(|v| v.len() as u64).sum();

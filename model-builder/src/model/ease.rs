@@ -40,6 +40,36 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
     s
 }
 
+/// `dot(x, y)` for four `x` at once, each with the same operations in the
+/// same order as [`dot`] (so bit-identical results).
+#[inline(always)]
+fn dot4(y: &[f64], x: [&[f64]; 4]) -> [f64; 4] {
+    let n = y.len();
+    let x = x.map(|x| &x[..n]);
+    let mut acc = [[0.0f64; 4]; 4];
+    let body = n - n % 4;
+    let mut c = 0;
+    while c < body {
+        let yc = &y[c..c + 4];
+        for (acc, x) in acc.iter_mut().zip(&x) {
+            let xc = &x[c..c + 4];
+            for l in 0..4 {
+                acc[l] += xc[l] * yc[l];
+            }
+        }
+        c += 4;
+    }
+    let mut out = [0.0f64; 4];
+    for ((o, acc), x) in out.iter_mut().zip(&acc).zip(&x) {
+        let mut s = (acc[0] + acc[2]) + (acc[1] + acc[3]);
+        for (a, b) in x[body..].iter().zip(&y[body..]) {
+            s += a * b;
+        }
+        *o = s;
+    }
+    out
+}
+
 /// Fills `out[p]` with the entry of `row` (sorted by id) for each id in
 /// `ids` (sorted), `None` where the row has none. `pos[id]` is the id's slot
 /// `p` (`u32::MAX` for ids not wanted by anyone): rows up to 64 times longer
@@ -83,36 +113,123 @@ fn intersect(row: &[(u32, f32)], ids: &[(u32, usize)], pos: &[u32], out: &mut [O
 /// Solves `A x = b` for symmetric positive definite `A` (n×n, row-major) by
 /// Cholesky, in place. Returns false when a squared pivot falls to `min_sq`
 /// or below (not positive definite, or less definite than required).
+#[cfg(test)]
 fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
+    cholesky_solve_from(a, b, n, min_sq, 0)
+}
+
+/// [`cholesky_solve`] where rows `..done` of `a` already hold the factor of
+/// the leading `done`×`done` block (as a previous solve left them): only the
+/// rows from `done` on are factorised. Each entry of the factor is computed
+/// by the same operations either way, so the results are the same.
+fn cholesky_solve_from(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64, done: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the only feature the function is compiled for.
-        return unsafe { cholesky_solve_avx2(a, b, n, min_sq) };
+        return unsafe { cholesky_solve_avx2(a, b, n, min_sq, done) };
     }
-    cholesky_solve_portable(a, b, n, min_sq)
+    cholesky_solve_portable(a, b, n, min_sq, done, dot4)
+}
+
+/// [`dot4`] on AVX2 vectors: lane l of each accumulator is `dot`'s partial
+/// sum l, so the operations and their order are the same (no fused
+/// multiply-adds).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn dot4_avx2(y: &[f64], x: [&[f64]; 4]) -> [f64; 4] {
+    use std::arch::x86_64::*;
+    let n = y.len();
+    assert!(x.iter().all(|x| x.len() >= n));
+    let body = n - n % 4;
+    let mut acc = [_mm256_setzero_pd(); 4];
+    let mut c = 0;
+    while c < body {
+        // SAFETY: c + 4 <= body <= n, and every x holds at least n values.
+        unsafe {
+            let yv = _mm256_loadu_pd(y.as_ptr().add(c));
+            for (acc, x) in acc.iter_mut().zip(&x) {
+                let xv = _mm256_loadu_pd(x.as_ptr().add(c));
+                *acc = _mm256_add_pd(*acc, _mm256_mul_pd(xv, yv));
+            }
+        }
+        c += 4;
+    }
+    let mut out = [0.0f64; 4];
+    for ((o, acc), x) in out.iter_mut().zip(&acc).zip(&x) {
+        let mut l = [0.0f64; 4];
+        // SAFETY: `l` holds four f64.
+        unsafe { _mm256_storeu_pd(l.as_mut_ptr(), *acc) };
+        let mut s = (l[0] + l[2]) + (l[1] + l[3]);
+        for (a, b) in x[body..n].iter().zip(&y[body..]) {
+            s += a * b;
+        }
+        *o = s;
+    }
+    out
 }
 
 /// [`cholesky_solve_portable`] compiled for AVX2: the same operations in the
 /// same order (no fused multiply-adds), so the same results, on 4-wide vectors.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn cholesky_solve_avx2(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
-    cholesky_solve_portable(a, b, n, min_sq)
+unsafe fn cholesky_solve_avx2(
+    a: &mut [f64],
+    b: &mut [f64],
+    n: usize,
+    min_sq: f64,
+    done: usize,
+) -> bool {
+    // SAFETY: this function only runs where AVX2 is available.
+    cholesky_solve_portable(a, b, n, min_sq, done, |y, x| unsafe { dot4_avx2(y, x) })
 }
 
 #[inline(always)]
-fn cholesky_solve_portable(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64) -> bool {
+fn cholesky_solve_portable(
+    a: &mut [f64],
+    b: &mut [f64],
+    n: usize,
+    min_sq: f64,
+    done: usize,
+    dot4: impl Fn(&[f64], [&[f64]; 4]) -> [f64; 4],
+) -> bool {
     for j in 0..n {
-        let row_j = &a[j * n..j * n + j];
-        let d = a[j * n + j] - dot(row_j, row_j);
-        if d <= min_sq.max(1e-12) || !d.is_finite() {
-            return false;
-        }
-        let d = d.sqrt();
-        a[j * n + j] = d;
+        let d = if j < done {
+            a[j * n + j]
+        } else {
+            let row_j = &a[j * n..j * n + j];
+            let d = a[j * n + j] - dot(row_j, row_j);
+            if d <= min_sq.max(1e-12) || !d.is_finite() {
+                return false;
+            }
+            let d = d.sqrt();
+            a[j * n + j] = d;
+            d
+        };
         let (head, tail) = a.split_at_mut((j + 1) * n);
         let row_j = &head[j * n..j * n + j];
-        for i in j + 1..n {
+        // Four rows at a time: four independent dot products (each summed
+        // exactly as `dot` sums it) share the loads of row j and keep more
+        // additions in flight than one dot product's dependency chain allows.
+        let mut i = (j + 1).max(done);
+        while i + 4 <= n {
+            let at = (i - j - 1) * n;
+            let rows = [at, at + n, at + 2 * n, at + 3 * n];
+            let s = dot4(
+                row_j,
+                [
+                    &tail[rows[0]..rows[0] + j],
+                    &tail[rows[1]..rows[1] + j],
+                    &tail[rows[2]..rows[2] + j],
+                    &tail[rows[3]..rows[3] + j],
+                ],
+            );
+            for (r, s) in rows.into_iter().zip(s) {
+                tail[r + j] = (tail[r + j] - s) / d;
+            }
+            i += 4;
+        }
+        for i in i..n {
             let row_i = &mut tail[(i - j - 1) * n..(i - j - 1) * n + j + 1];
             let s = row_i[j] - dot(&row_i[..j], row_j);
             row_i[j] = s / d;
@@ -160,28 +277,50 @@ fn solve_column(
     nonnegative: bool,
     lookup: impl Fn(usize, usize) -> f64,
 ) -> (Vec<usize>, Vec<f64>) {
-    let mut active: Vec<usize> = (0..s.len()).collect();
+    // Lower triangle of G_SS + λI in candidate order, looked up once.
+    let m0 = s.len();
+    let mut full = vec![0.0f64; m0 * m0];
+    for p in 0..m0 {
+        full[p * m0 + p] = diag[s[p].0 as usize] + lambda;
+        for q in 0..p {
+            full[p * m0 + q] = lookup(p, q);
+        }
+    }
+    let mut active: Vec<usize> = (0..m0).collect();
     let mut rounds = 0;
+    // The last factor and its candidates: a re-solve keeps the rows of the
+    // candidates before the first one removed (Cholesky row k depends only
+    // on rows ..=k), and factorises the rest.
+    let (mut a, mut factored) = (Vec::new(), Vec::<usize>::new());
     loop {
         let m = active.len();
-        let mut a = vec![0.0f64; m * m];
-        let mut x: Vec<f64> = active.iter().map(|&p| s[p].1).collect();
-        for (pi, &p) in active.iter().enumerate() {
-            a[pi * m + pi] = diag[s[p].0 as usize] + lambda;
-            for (qi, &q) in active[..pi].iter().enumerate() {
-                let g = lookup(p, q);
-                a[pi * m + qi] = g;
-                a[qi * m + pi] = g;
+        let mp = factored.len();
+        let done = factored
+            .iter()
+            .zip(&active)
+            .take_while(|(f, a)| f == a)
+            .count();
+        let mut next = vec![0.0f64; m * m];
+        for pi in 0..done {
+            next[pi * m..pi * m + pi + 1].copy_from_slice(&a[pi * mp..pi * mp + pi + 1]);
+        }
+        for (pi, &p) in active.iter().enumerate().skip(done) {
+            for (qi, &q) in active[..=pi].iter().enumerate() {
+                next[pi * m + qi] = full[p * m0 + q];
             }
         }
+        a = next;
+        let mut x: Vec<f64> = active.iter().map(|&p| s[p].1).collect();
         // A true Gram matrix + λI has every eigenvalue ≥ λ, hence every
         // squared Cholesky pivot ≥ λ: a smaller one means the missing entries
         // made the system unlike any real one (and near-singular, with
         // exploding weights).
-        if !cholesky_solve(&mut a, &mut x, m, 0.99 * lambda) {
+        if !cholesky_solve_from(&mut a, &mut x, m, 0.99 * lambda, done) {
             active.truncate(m / 2);
+            factored.clear();
             continue;
         }
+        factored.clone_from(&active);
         if nonnegative && rounds < NONNEG_ROUNDS && x.iter().any(|&w| w <= 0.0) {
             rounds += 1;
             active = active
@@ -346,7 +485,7 @@ pub struct EaseInput<'a> {
 
 /// Bytes of Gram blocks filled at once: targets are taken in batches so that
 /// their candidates' pairwise Gram entries fit in this.
-const BATCH_BYTES: usize = 512 << 20;
+const BATCH_BYTES: usize = 768 << 20;
 
 /// Hints the CPU to fetch `x`'s cache line (no effect on results).
 #[inline(always)]
@@ -365,9 +504,6 @@ fn prefetch<T>(x: &T) {
 struct RowAcc {
     w: Vec<f32>,
     raw: Vec<u32>,
-    /// Scope-major Gram entries of the touched SKUs (`[scope * n + item]`),
-    /// when kept: one compact array per scope for the random reads.
-    g: Vec<f32>,
     touched: Vec<u32>,
 }
 
@@ -376,23 +512,7 @@ impl RowAcc {
         RowAcc {
             w: vec![0.0; n * scopes],
             raw: if raw { vec![0; n * scopes] } else { Vec::new() },
-            g: if raw {
-                Vec::new()
-            } else {
-                vec![0.0; n * scopes]
-            },
             touched: Vec::new(),
-        }
-    }
-
-    /// Fills `g` from the accumulated row (Gram entries of every scope).
-    fn spread(&mut self, scopes: usize, prior: f64, w0: f64) {
-        let n = self.w.len() / scopes.max(1);
-        for &j in &self.touched {
-            let j = j as usize;
-            for s in 0..scopes {
-                self.g[s * n + j] = self.gram(j, s, scopes, prior, w0);
-            }
         }
     }
 
@@ -442,17 +562,11 @@ impl RowAcc {
     }
 
     fn clear(&mut self, scopes: usize) {
-        let n = self.w.len() / scopes.max(1);
         for &j in &self.touched {
             let at = j as usize * scopes;
             self.w[at..at + scopes].fill(0.0);
             if !self.raw.is_empty() {
                 self.raw[at..at + scopes].fill(0);
-            }
-            if !self.g.is_empty() {
-                for s in 0..scopes {
-                    self.g[s * n + j as usize] = 0.0;
-                }
             }
         }
         self.touched.clear();
@@ -515,11 +629,15 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
     let batch = (BATCH_BYTES / per_target).clamp(64, n.max(64));
     let mut rows: Vec<Vec<Vec<Neighbour>>> = vec![vec![Vec::new(); n]; scopes];
     let mut arena: Vec<AtomicU32> = Vec::new();
+    let rss_start = super::rss_bytes();
     let mut spent = [0.0f64; 4];
-    let mut lap = std::time::Instant::now();
+    let mut cpu = [0.0f64; 4];
+    let mut lap = (std::time::Instant::now(), super::cpu_seconds());
     let mut phase = |k: usize| {
-        spent[k] += lap.elapsed().as_secs_f64();
-        lap = std::time::Instant::now();
+        let c = super::cpu_seconds();
+        spent[k] += lap.0.elapsed().as_secs_f64();
+        cpu[k] += c - lap.1;
+        lap = (std::time::Instant::now(), c);
     };
     let mut lo = 0;
     while lo < n {
@@ -528,24 +646,40 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
         let blocks: Vec<Block> = (lo..hi)
             .into_par_iter()
             .map_init(
-                || (RowAcc::new(n, scopes, true), Vec::<(f32, u32)>::new()),
-                |(acc, scored), j| {
+                || {
+                    let scored = vec![Vec::<(f32, u32)>::new(); scopes];
+                    (RowAcc::new(n, scopes, true), scored)
+                },
+                |(acc, by_scope), j| {
                     let mut out = Vec::new();
                     if !x.offerable[j] {
                         return out;
                     }
                     acc.add_row(x, &inv_start, &inv, j);
-                    for s in 0..scopes {
-                        scored.clear();
-                        for &k in &acc.touched {
+                    let by_score =
+                        |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+                    // One sweep over the row fills every scope's list. A list
+                    // that grows long is cut to its best M, whose smallest
+                    // entry then bounds what can still enter the top M
+                    // (ties kept): the final top M is the same, with fewer
+                    // entries pushed and selected.
+                    let m = x.candidates;
+                    let mut bound = vec![0.0f32; scopes];
+                    by_scope.iter_mut().for_each(Vec::clear);
+                    for &k in &acc.touched {
+                        for (s, scored) in by_scope.iter_mut().enumerate() {
                             let g = acc.gram(k as usize, s, scopes, x.prior, w0);
-                            if g > 0.0 {
+                            if g > 0.0 && g >= bound[s] {
                                 scored.push((g, k));
+                                if m > 0 && scored.len() >= 4 * m.max(64) {
+                                    scored.select_nth_unstable_by(m - 1, by_score);
+                                    scored.truncate(m);
+                                    bound[s] = scored[m - 1].0;
+                                }
                             }
                         }
-                        let by_score = |a: &(f32, u32), b: &(f32, u32)| {
-                            b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
-                        };
+                    }
+                    for (s, scored) in by_scope.iter_mut().enumerate() {
                         if x.candidates < scored.len() {
                             scored.select_nth_unstable_by(x.candidates, by_score);
                             scored.truncate(x.candidates);
@@ -640,16 +774,15 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
             |acc, &p| {
                 let p = p as usize;
                 acc.add_row(x, &inv_start, &inv, p);
-                acc.spread(scopes, x.prior, w0);
                 let mut off = run[p] as usize;
                 for &(bi, r) in &slots[start[p] as usize..start[p + 1] as usize] {
                     let bi = bi as usize;
                     let s = scope_of_block[bi] as usize;
-                    let g = &acc.g[s * n..(s + 1) * n];
                     let ids =
                         &ids_flat[ids_off[bi] as usize + r as usize + 1..ids_off[bi + 1] as usize];
                     for (cell, &q) in arena[off..off + ids.len()].iter().zip(ids) {
-                        cell.store(g[q as usize].to_bits(), Ordering::Relaxed);
+                        let g = acc.gram(q as usize, s, scopes, x.prior, w0);
+                        cell.store(g.to_bits(), Ordering::Relaxed);
                     }
                     off += ids.len();
                 }
@@ -699,8 +832,9 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
     }
     if std::env::var_os("MODEL_BUILDER_TIMINGS").is_some() {
         eprintln!(
-            "sparse EASE: {} SKUs, {} scopes, batches of {batch}: candidates {:.2}s, index {:.2}s, Gram blocks {:.2}s, solves {:.2}s",
-            n, scopes, spent[0], spent[1], spent[2], spent[3]
+            "sparse EASE: {} SKUs, {} scopes, batches of {batch}: candidates {:.2}s, index {:.2}s, Gram blocks {:.2}s, solves {:.2}s (CPU {:.1}/{:.1}/{:.1}/{:.1}s); RSS {:.0} MiB at the start, arena {:.0} MiB",
+            n, scopes, spent[0], spent[1], spent[2], spent[3], cpu[0], cpu[1], cpu[2], cpu[3],
+            rss_start as f64 / 1048576.0, (arena.len() * 4) as f64 / 1048576.0
         );
     }
     for scope_rows in rows.iter_mut() {
@@ -733,6 +867,73 @@ mod tests {
         assert!((b[0] + 0.5).abs() < 1e-12 && (b[1] - 2.0).abs() < 1e-12);
         let mut bad = vec![0.0, 1.0, 1.0, 0.0];
         assert!(!cholesky_solve(&mut bad, &mut [1.0, 1.0], 2, 0.0));
+    }
+
+    /// The Cholesky solve before `dot4`: one row at a time.
+    fn cholesky_reference(a: &mut [f64], b: &mut [f64], n: usize) {
+        for j in 0..n {
+            let row_j = &a[j * n..j * n + j];
+            let d = (a[j * n + j] - dot(row_j, row_j)).sqrt();
+            a[j * n + j] = d;
+            for i in j + 1..n {
+                let s = a[i * n + j] - dot(&a[i * n..i * n + j], &a[j * n..j * n + j]);
+                a[i * n + j] = s / d;
+            }
+        }
+        for i in 0..n {
+            let s = b[i] - dot(&a[i * n..i * n + i], &b[..i]);
+            b[i] = s / a[i * n + i];
+        }
+        for i in (0..n).rev() {
+            let mut s = b[i];
+            for k in i + 1..n {
+                s -= a[k * n + i] * b[k];
+            }
+            b[i] = s / a[i * n + i];
+        }
+    }
+
+    #[test]
+    fn cholesky_is_bit_identical_to_the_row_by_row_reference() {
+        let mut seed = 11u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 1000) as f64 / 997.0
+        };
+        for n in [1, 2, 3, 4, 5, 7, 8, 9, 31, 64, 100] {
+            let v: Vec<f64> = (0..n * n).map(|_| next()).collect();
+            let mut a = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    a[i * n + j] = (0..n).map(|k| v[i * n + k] * v[j * n + k]).sum::<f64>();
+                }
+                a[i * n + i] += 1.0;
+            }
+            let b: Vec<f64> = (0..n).map(|_| next()).collect();
+            let (mut a1, mut b1) = (a.clone(), b.clone());
+            assert!(cholesky_solve(&mut a1, &mut b1, n, 0.5));
+            let (mut a3, mut b3) = (a.clone(), b.clone());
+            assert!(cholesky_solve_portable(&mut a3, &mut b3, n, 0.5, 0, dot4));
+            let a_orig = a.clone();
+            let (mut a2, mut b2) = (a, b.clone());
+            cholesky_reference(&mut a2, &mut b2, n);
+            let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&b1), bits(&b2), "n = {n}");
+            assert_eq!(bits(&b3), bits(&b2), "n = {n}");
+            // Resuming from the first `done` rows of a previous factor.
+            let done = n / 3;
+            let mut a4 = a1.clone();
+            for (i, row) in a4.chunks_mut(n).enumerate().skip(done) {
+                for (k, v) in row.iter_mut().enumerate().take(i + 1) {
+                    *v = a_orig[i * n + k];
+                }
+            }
+            let mut b4 = b.clone();
+            assert!(cholesky_solve_from(&mut a4, &mut b4, n, 0.5, done));
+            assert_eq!(bits(&b4), bits(&b2), "n = {n}, from row {done}");
+        }
     }
 
     #[test]
