@@ -18,7 +18,9 @@ mod bench {
     use upsell_edge::config::CompiledConfig;
     use upsell_edge::extract::ExtractedOrder;
     use upsell_edge::render::csp::InlinePolicy;
-    use upsell_edge::serve::{offer_block, offer_views, PageFlow, PreparedConfig};
+    use upsell_edge::serve::{
+        meta_csp_observer, offer_block, offer_views, PageFlow, PreparedConfig,
+    };
     use upsell_edge::table::{
         decode_catalog, decode_facts, decode_neighbours, CatalogEntry, CatalogShard, Facts,
         Manifest, NeighbourShard,
@@ -88,14 +90,22 @@ mod bench {
         }
 
         /// Runs one confirmation page (`html`, fed in `chunk`-byte pieces) with
-        /// warm caches; returns the response's length (the page plus the block).
-        pub fn confirmation_page(&mut self, html: &[u8], chunk: usize) -> usize {
+        /// warm caches, as the glue does (the brand's settings plus the meta
+        /// CSP observer); returns the response's length (the page plus the
+        /// block). Without `markup`, the brand's markup selectors are left out
+        /// (the platform's default extraction).
+        pub fn confirmation_page(&mut self, html: &[u8], chunk: usize, markup: bool) -> usize {
             let config = self.config.clone();
             let Some(settings) = config.settings(&self.brand, &self.region) else {
                 return 0;
             };
-            let extract = config.extract(&self.brand, &self.region);
-            let mut flow = PageFlow::new(settings, &extract, Vec::new());
+            let mut extract = (*config.extract(&self.brand, &self.region)).clone();
+            if !markup {
+                extract.order_id_selectors.clear();
+                extract.sku_selectors.clear();
+            }
+            let csp = Rc::new(std::cell::RefCell::new(Vec::new()));
+            let mut flow = PageFlow::new(settings, &extract, vec![meta_csp_observer(csp)]);
             let mut sent = 0;
             let mut decide_now = false;
             for piece in html.chunks(chunk.max(1)) {
@@ -119,7 +129,8 @@ mod bench {
                 return 0;
             };
             let extract = self.config.extract(&self.brand, &self.region);
-            let mut flow = PageFlow::new(settings, &extract, Vec::new());
+            let csp = Rc::new(std::cell::RefCell::new(Vec::new()));
+            let mut flow = PageFlow::new(settings, &extract, vec![meta_csp_observer(csp)]);
             let mut sent = 0;
             for piece in html.chunks(chunk.max(1)) {
                 sent += flow.write(piece).len();

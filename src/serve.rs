@@ -185,6 +185,26 @@ pub fn offer_block(
     render_block(views, &cx)
 }
 
+/// Records `<meta http-equiv="Content-Security-Policy">` contents as they stream past.
+pub fn meta_csp_observer(seen: Rc<std::cell::RefCell<Vec<String>>>) -> Handler {
+    let handler = move |el: &mut lol_html::html_content::Element| {
+        let is_csp = el
+            .get_attribute("http-equiv")
+            .is_some_and(|v| v.eq_ignore_ascii_case("content-security-policy"));
+        if is_csp {
+            if let Some(c) = el.get_attribute("content") {
+                seen.borrow_mut().push(c);
+            }
+        }
+        Ok(())
+    };
+    let selector: lol_html::Selector = "meta[http-equiv]".parse().expect("static selector parses");
+    (
+        std::borrow::Cow::Owned(selector),
+        lol_html::ElementContentHandlers::default().element(handler),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

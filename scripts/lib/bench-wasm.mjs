@@ -92,14 +92,15 @@ function measure(cases, rounds = 20) {
   });
 }
 
-const out = bench.confirmation_page(html, chunk);
+const out = bench.confirmation_page(html, chunk, true);
 if (out <= html.length) throw new Error(`no block was injected (${out} bytes out of ${html.length})`);
-if (bench.confirmation_page(early, chunk) !== out) throw new Error('both page shapes must get the same block');
+if (bench.confirmation_page(early, chunk, true) !== out || bench.confirmation_page(html, chunk, false) !== out) throw new Error('both page shapes must get the same block');
 console.log(`page: ${html.length} bytes, ${skus.length} SKUs (${skus.join(', ')}), order ${order.id}; response ${out} bytes (block ${out - html.length} bytes)`);
 console.log(`table: ${brand}/${region}, ${manifest.keys.length} values, ${tableBytes} bytes; shards read by this order: ${bench.neighbour_keys(skus).length}`);
 const rows = measure([
-  { name: 'confirmation page, 100 KB, 4 SKUs, analytics in <head>', fn: () => bench.confirmation_page(early, chunk), batch: 100 },
-  { name: 'confirmation page, 100 KB, 4 SKUs, analytics at end', fn: () => bench.confirmation_page(html, chunk), batch: 100 },
+  { name: 'confirmation page, 100 KB, 4 SKUs, analytics in <head>', fn: () => bench.confirmation_page(early, chunk, true), batch: 100 },
+  { name: 'confirmation page, 100 KB, 4 SKUs, analytics at end', fn: () => bench.confirmation_page(html, chunk, true), batch: 100 },
+  { name: '  same, without the brand\'s markup selector (defaults)', fn: () => bench.confirmation_page(html, chunk, false), batch: 100 },
   { name: '  of which the page flow (parse, sniff, splice)', fn: () => bench.flow_only(html, chunk), batch: 100 },
   { name: '  lol_html alone, no handlers (the floor)', fn: () => bench.bare_parse(html, chunk), batch: 50 },
   { name: '  the order sniffer alone (default settings)', fn: () => bench.sniff_only(html, chunk), batch: 50 },

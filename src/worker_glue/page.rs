@@ -94,7 +94,7 @@ pub fn transform(
     let _ = headers.delete("content-length");
     let extract = job.config.extract(&job.brand, &job.region);
     let csp_meta = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
-    let observers = vec![meta_csp_observer(csp_meta.clone())];
+    let observers = vec![serve::meta_csp_observer(csp_meta.clone())];
     let flow = serve::PageFlow::new(job.settings(), &extract, observers);
     let panic_after = fault_injection(&env);
     let state = PageStream {
@@ -139,26 +139,6 @@ pub fn transform(
 fn fault_injection(env: &Env) -> Option<usize> {
     let v = env.var("FAULT_INJECTION").ok()?.to_string();
     v.strip_prefix("panic-after-bytes:")?.parse().ok()
-}
-
-/// Records `<meta http-equiv="Content-Security-Policy">` contents as they stream past.
-fn meta_csp_observer(seen: Rc<std::cell::RefCell<Vec<String>>>) -> crate::inject::Handler {
-    let handler = move |el: &mut lol_html::html_content::Element| {
-        let is_csp = el
-            .get_attribute("http-equiv")
-            .is_some_and(|v| v.eq_ignore_ascii_case("content-security-policy"));
-        if is_csp {
-            if let Some(c) = el.get_attribute("content") {
-                seen.borrow_mut().push(c);
-            }
-        }
-        Ok(())
-    };
-    let selector: lol_html::Selector = "meta[http-equiv]".parse().expect("static selector parses");
-    (
-        std::borrow::Cow::Owned(selector),
-        lol_html::ElementContentHandlers::default().element(handler),
-    )
 }
 
 struct PageStream {
