@@ -660,7 +660,9 @@ fn tri_len(m: usize) -> usize {
 pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbour>>> {
     let n = x.n_items;
     let scopes = x.counts.len();
+    let packing = std::time::Instant::now();
     let pk = Packed::new(x, n);
+    let packing = packing.elapsed().as_secs_f64();
     let w0 = x.counts[0].weight.max(1e-9);
     let mut diag = blended_item_weight(x.counts, x.prior);
     // EDLAE's penalty λ + κ·G_ii is the plain solve on a scaled diagonal.
@@ -875,7 +877,7 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
     }
     if std::env::var_os("MODEL_BUILDER_TIMINGS").is_some() {
         eprintln!(
-            "sparse EASE: {} SKUs, {} scopes, batches of {batch}: candidates {:.2}s, index {:.2}s, Gram blocks {:.2}s, solves {:.2}s (CPU {:.1}/{:.1}/{:.1}/{:.1}s); RSS {:.0} MiB at the start, arena {:.0} MiB",
+            "sparse EASE: {} SKUs, {} scopes, batches of {batch}: packing {packing:.2}s, candidates {:.2}s, index {:.2}s, Gram blocks {:.2}s, solves {:.2}s (CPU {:.1}/{:.1}/{:.1}/{:.1}s); RSS {:.0} MiB at the start, arena {:.0} MiB",
             n, scopes, spent[0], spent[1], spent[2], spent[3], cpu[0], cpu[1], cpu[2], cpu[3],
             rss_start as f64 / 1048576.0, (arena.len() * 4) as f64 / 1048576.0
         );

@@ -112,6 +112,14 @@ pub fn build_tables(req: &BuildRequest<'_>) -> TableSet {
 fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut TableSet) {
     let data = req.data;
     let cfg = req.cfg;
+    let timings = std::env::var_os("MODEL_BUILDER_TIMINGS").is_some();
+    let mut lap = std::time::Instant::now();
+    let mut step = |what: &str| {
+        if timings {
+            eprintln!("  {what}: {:.2}s", lap.elapsed().as_secs_f64());
+        }
+        lap = std::time::Instant::now();
+    };
     let brand_slug = slug(&data.brands[brand as usize]);
     // SKU universe: the brand's training SKUs and the catalog's, sorted (= facts ids).
     let mut in_brand = vec![false; data.skus.len()];
@@ -155,7 +163,9 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
             }
         })
         .collect();
+    step("SKU universe");
     let mut baskets = Baskets::collect(data, brand, &|o| (req.keep)(o), &local);
+    step("baskets");
 
     // Per-SKU facts that do not depend on the scope.
     let mut dataset_id: Vec<Option<usize>> = vec![None; n];
@@ -295,6 +305,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
             (g_baskets, g_weight, g_scope, &g_counts)
         }
     };
+    step("weights, scopes and counts");
     let rows = match cfg.method {
         Method::Cooc => neighbour_rows(
             &baskets,
@@ -359,6 +370,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         }
     };
     b.finish_and_clear();
+    step("neighbour lists");
 
     // Catalog shards (brand-wide).
     let mut catalog_prefix = None;
@@ -433,12 +445,17 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                 neighbours: std::mem::take(&mut lists[i]),
             });
         }
-        let encoded: Vec<Vec<u8>> = groups
-            .par_iter()
-            .enumerate()
-            .map(|(k, g)| encode_neighbours(k as u32, &quant, g))
-            .collect();
-        let facts_bytes = encode_facts(&facts);
+        // The facts (one value, compressed serially) beside the shards.
+        let (facts_bytes, encoded) = rayon::join(
+            || encode_facts(&facts),
+            || {
+                groups
+                    .par_iter()
+                    .enumerate()
+                    .map(|(k, g)| encode_neighbours(k as u32, &quant, g))
+                    .collect::<Vec<Vec<u8>>>()
+            },
+        );
         let stats = TableStats {
             brand: brand_slug.clone(),
             region: region.clone(),
@@ -491,4 +508,5 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         set.tables.push(stats);
         set.values.extend(values);
     }
+    step("tables encoded");
 }
