@@ -14,7 +14,7 @@ use super::baskets::Baskets;
 use super::config::{Method, ModelConfig};
 use super::cooc::{blended_item_weight, category_fallback, neighbour_rows, scope_counts};
 use super::customers::{concat, customer_windows};
-use super::ease::{ease_lists, sparse_ease, EaseInput};
+use super::ease::{ease_lists, sparse_ease, EaseInput, Packed};
 use crate::ingest::{CatalogRow, Dataset};
 
 /// The brand-wide table's region name.
@@ -317,24 +317,34 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
             cfg,
             &b,
         ),
-        Method::Ease if cfg.ease_row == 0 => sparse_ease(
-            &EaseInput {
-                baskets: gb,
-                n_items: n,
-                weight: gw,
-                scope_of: gs,
-                counts: gc,
-                offerable: &neighbour_ok,
-                lambda: cfg.ease_lambda,
-                candidates: cfg.ease_candidates,
-                keep: cfg.neighbours,
-                prior: cfg.region_prior_orders,
-                diag_reg: cfg.ease_diag_reg,
-                nonnegative: cfg.ease_nonnegative,
-                l1: cfg.ease_l1,
-            },
-            &b,
-        ),
+        Method::Ease if cfg.ease_row == 0 => {
+            let packing = std::time::Instant::now();
+            let packed = Packed::new(gb, gw, gs, n);
+            // The packed records hold the baskets' lines: free these
+            // (~310 MB at 18M orders) to leave room for the Gram blocks.
+            for b in std::iter::once(&mut baskets).chain(merged.as_mut().map(|m| &mut m.0)) {
+                b.items = Vec::new();
+            }
+            if timings {
+                eprintln!("  packing: {:.2}s", packing.elapsed().as_secs_f64());
+            }
+            sparse_ease(
+                &EaseInput {
+                    packed: &packed,
+                    n_items: n,
+                    counts: gc,
+                    offerable: &neighbour_ok,
+                    lambda: cfg.ease_lambda,
+                    candidates: cfg.ease_candidates,
+                    keep: cfg.neighbours,
+                    prior: cfg.region_prior_orders,
+                    diag_reg: cfg.ease_diag_reg,
+                    nonnegative: cfg.ease_nonnegative,
+                    l1: cfg.ease_l1,
+                },
+                &b,
+            )
+        }
         Method::Ease => {
             // Truncated Gram rows (`ease_row` > 0), materialised per scope:
             // plain weighted co-purchase counts, every SKU a regressor.
