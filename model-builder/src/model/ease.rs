@@ -454,14 +454,10 @@ pub fn ease_lists(
 
 /// What [`sparse_ease`] learns from.
 pub struct EaseInput<'a> {
-    /// Training baskets.
-    pub baskets: &'a Baskets,
+    /// Training baskets, packed with each basket's weight and scope.
+    pub packed: &'a Packed,
     /// SKU ids are `< n_items`.
     pub n_items: usize,
-    /// Weight of each basket.
-    pub weight: &'a [f32],
-    /// Scope of each basket (0 = brand-wide only, else its region scope).
-    pub scope_of: &'a [u8],
     /// Scope totals (scope 0 brand-wide).
     pub counts: &'a [ScopeCounts],
     /// Which SKUs may be offered (targets).
@@ -485,7 +481,7 @@ pub struct EaseInput<'a> {
 
 /// Bytes of Gram blocks filled at once: targets are taken in batches so that
 /// their candidates' pairwise Gram entries fit in this.
-const BATCH_BYTES: usize = 768 << 20;
+const BATCH_BYTES: usize = 960 << 20;
 
 /// Hints the CPU to fetch `x`'s cache line (no effect on results).
 #[inline(always)]
@@ -498,6 +494,62 @@ fn prefetch<T>(x: &T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = x;
+}
+
+/// The baskets laid out for row accumulation: each basket is one record
+/// `[weight bits, scope | len << 8, items…]` in `data`, and the inverted
+/// index lists, per SKU, the offsets of the records of the baskets holding
+/// it (in basket order, as [`Baskets::inverted`]), so accumulating a row
+/// reads one scattered record per basket instead of four arrays.
+pub struct Packed {
+    data: Vec<u32>,
+    inv_start: Vec<u32>,
+    inv: Vec<u32>,
+}
+
+impl Packed {
+    /// Packs baskets `b` (SKU ids `< n`) with each basket's weight and scope.
+    pub fn new(b: &Baskets, weight: &[f32], scope_of: &[u8], n: usize) -> Self {
+        let total = b.items.len() + 2 * b.len();
+        assert!(total < u32::MAX as usize, "too many basket lines");
+        let mut inv_start = vec![0u32; n + 1];
+        for &s in &b.items {
+            inv_start[s as usize + 1] += 1;
+        }
+        for i in 0..n {
+            inv_start[i + 1] += inv_start[i];
+        }
+        let mut fill = inv_start.clone();
+        let mut inv = vec![0u32; b.items.len()];
+        let mut data = Vec::with_capacity(total);
+        for o in 0..b.len() {
+            let items = b.get(o);
+            assert!(items.len() < 1 << 24, "basket too large");
+            let at = data.len() as u32;
+            data.push(weight[o].to_bits());
+            data.push(scope_of[o] as u32 | (items.len() as u32) << 8);
+            data.extend_from_slice(items);
+            for &s in items {
+                inv[fill[s as usize] as usize] = at;
+                fill[s as usize] += 1;
+            }
+        }
+        Packed {
+            data,
+            inv_start,
+            inv,
+        }
+    }
+}
+
+/// `n` zeroed atomic cells from a zeroed allocation (`calloc`: fresh pages
+/// from the kernel are not written again).
+fn zeroed_cells(n: usize) -> Vec<AtomicU32> {
+    let mut v = std::mem::ManuallyDrop::new(vec![0u32; n]);
+    // SAFETY: `AtomicU32` has the same size, alignment and bit validity as
+    // `u32`, so the allocation is a valid `Vec<AtomicU32>` of the same length
+    // and capacity, and is freed with the same layout.
+    unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<AtomicU32>(), v.len(), v.capacity()) }
 }
 
 /// Per-thread dense co-purchase accumulators, item-major (`[item * scopes + scope]`).
@@ -518,27 +570,24 @@ impl RowAcc {
 
     /// Adds SKU `i`'s co-purchases (weighted, and raw counts if kept) to
     /// scope 0 and each basket's own scope, in inverted-list order.
-    fn add_row(&mut self, x: &EaseInput<'_>, inv_start: &[u32], inv: &[u32], i: usize) {
-        let scopes = x.counts.len();
+    fn add_row(&mut self, scopes: usize, pk: &Packed, i: usize) {
         let with_raw = !self.raw.is_empty();
-        let orders = &inv[inv_start[i] as usize..inv_start[i + 1] as usize];
-        for (k, &o) in orders.iter().enumerate() {
-            // The orders are scattered: ask for the baskets a few ahead.
+        let data = &pk.data[..];
+        let orders = &pk.inv[pk.inv_start[i] as usize..pk.inv_start[i + 1] as usize];
+        for (k, &at) in orders.iter().enumerate() {
+            // The baskets are scattered: ask for the ones a few ahead (their
+            // first two cache lines; a record is 2 words plus its items).
             if let Some(&ahead) = orders.get(k + 8) {
-                prefetch(&x.baskets.start[ahead as usize]);
-                prefetch(&x.weight[ahead as usize]);
-                prefetch(&x.scope_of[ahead as usize]);
+                let ahead = ahead as usize;
+                prefetch(&data[ahead]);
+                prefetch(&data[(ahead + 16).min(data.len() - 1)]);
             }
-            if let Some(&ahead) = orders.get(k + 4) {
-                let at = x.baskets.start[ahead as usize] as usize;
-                if let Some(first) = x.baskets.items.get(at) {
-                    prefetch(first);
-                }
-            }
-            let o = o as usize;
-            let wo = x.weight[o];
-            let s = x.scope_of[o] as usize;
-            for &j in x.baskets.get(o) {
+            let at = at as usize;
+            let wo = f32::from_bits(data[at]);
+            let head = data[at + 1];
+            let s = (head & 0xff) as usize;
+            let len = (head >> 8) as usize;
+            for &j in &data[at + 2..at + 2 + len] {
                 let j = j as usize;
                 if j == i {
                     continue;
@@ -615,9 +664,9 @@ fn tri_len(m: usize) -> usize {
 /// entries straight into the blocks that need them (each pair from the row
 /// of its smaller id, as before), then every block is solved.
 pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbour>>> {
+    let pk = x.packed;
     let n = x.n_items;
     let scopes = x.counts.len();
-    let (inv_start, inv) = x.baskets.inverted(n);
     let w0 = x.counts[0].weight.max(1e-9);
     let mut diag = blended_item_weight(x.counts, x.prior);
     // EDLAE's penalty λ + κ·G_ii is the plain solve on a scaled diagonal.
@@ -655,7 +704,7 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
                     if !x.offerable[j] {
                         return out;
                     }
-                    acc.add_row(x, &inv_start, &inv, j);
+                    acc.add_row(scopes, pk, j);
                     let by_score =
                         |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
                     // One sweep over the row fills every scope's list. A list
@@ -745,7 +794,10 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
         let total = run[n] as usize;
         assert!(total < u32::MAX as usize, "Gram batch too large");
         if arena.len() < total {
-            arena.resize_with(total, || AtomicU32::new(0));
+            // Every cell is written below before it is read: a zeroed
+            // allocation (fresh pages, no memset) is enough.
+            drop(std::mem::take(&mut arena));
+            arena = zeroed_cells(total);
         }
         let mut fill = start.clone();
         let mut fill_off = run.clone();
@@ -773,7 +825,7 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
             || RowAcc::new(n, scopes, false),
             |acc, &p| {
                 let p = p as usize;
-                acc.add_row(x, &inv_start, &inv, p);
+                acc.add_row(scopes, pk, p);
                 let mut off = run[p] as usize;
                 for &(bi, r) in &slots[start[p] as usize..start[p + 1] as usize] {
                     let bi = bi as usize;
@@ -1090,10 +1142,8 @@ mod tests {
         for nonnegative in [false, true] {
             let sparse = sparse_ease(
                 &EaseInput {
-                    baskets: &b,
+                    packed: &Packed::new(&b, &weight, &scope_of, n),
                     n_items: n,
-                    weight: &weight,
-                    scope_of: &scope_of,
                     counts: &counts,
                     offerable: &offerable,
                     lambda: cfg.ease_lambda,
@@ -1156,10 +1206,8 @@ mod tests {
         let offerable = vec![true; n];
         let fit = |l1: f64| {
             let input = EaseInput {
-                baskets: &b,
+                packed: &Packed::new(&b, &weight, &scope_of, n),
                 n_items: n,
-                weight: &weight,
-                scope_of: &scope_of,
                 counts: &counts,
                 offerable: &offerable,
                 lambda: 1.0,

@@ -14,7 +14,7 @@ use super::baskets::Baskets;
 use super::config::{Method, ModelConfig};
 use super::cooc::{blended_item_weight, category_fallback, neighbour_rows, scope_counts};
 use super::customers::{concat, customer_windows};
-use super::ease::{ease_lists, sparse_ease, EaseInput};
+use super::ease::{ease_lists, sparse_ease, EaseInput, Packed};
 use crate::ingest::{CatalogRow, Dataset};
 
 /// The brand-wide table's region name.
@@ -112,6 +112,14 @@ pub fn build_tables(req: &BuildRequest<'_>) -> TableSet {
 fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut TableSet) {
     let data = req.data;
     let cfg = req.cfg;
+    let timings = std::env::var_os("MODEL_BUILDER_TIMINGS").is_some();
+    let mut lap = std::time::Instant::now();
+    let mut step = |what: &str| {
+        if timings {
+            eprintln!("  {what}: {:.2}s", lap.elapsed().as_secs_f64());
+        }
+        lap = std::time::Instant::now();
+    };
     let brand_slug = slug(&data.brands[brand as usize]);
     // SKU universe: the brand's training SKUs and the catalog's, sorted (= facts ids).
     let mut in_brand = vec![false; data.skus.len()];
@@ -155,7 +163,9 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
             }
         })
         .collect();
-    let baskets = Baskets::collect(data, brand, &|o| (req.keep)(o), &local);
+    step("SKU universe");
+    let mut baskets = Baskets::collect(data, brand, &|o| (req.keep)(o), &local);
+    step("baskets");
 
     // Per-SKU facts that do not depend on the scope.
     let mut dataset_id: Vec<Option<usize>> = vec![None; n];
@@ -260,19 +270,15 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
     } else {
         Baskets::default()
     };
-    let (g_baskets, g_weight, g_scope, g_counts);
-    let (gb, gw, gs, gc) = if windows.len() == 0 {
-        (&baskets, &weight, &scope_of, &counts)
-    } else {
-        g_baskets = concat(&baskets, &windows);
-        g_weight = weight
+    let mut merged = (windows.len() > 0).then(|| {
+        let g_weight = weight
             .iter()
             .copied()
             .chain(
                 (0..windows.len()).map(|o| (cfg.customer_weight * weight_of(&windows, o)) as f32),
             )
             .collect::<Vec<f32>>();
-        g_scope = scope_of
+        let g_scope = scope_of
             .iter()
             .copied()
             .chain(
@@ -282,9 +288,24 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                     .map(|r| r.map_or(0, |r| region_scope[r as usize])),
             )
             .collect::<Vec<u8>>();
-        g_counts = scope_counts(&g_baskets, n, &g_weight, &g_scope, scope_names.len());
-        (&g_baskets, &g_weight, &g_scope, &g_counts)
+        (concat(&baskets, &windows), g_weight, g_scope)
+    });
+    drop(windows);
+    // The timestamps and regions have been turned into weights and scopes:
+    // free them (~430 MB at 18M orders) before the model's working memory.
+    for b in std::iter::once(&mut baskets).chain(merged.as_mut().map(|m| &mut m.0)) {
+        b.ts = Vec::new();
+        b.region = Vec::new();
+    }
+    let g_counts;
+    let (gb, gw, gs, gc) = match &merged {
+        None => (&baskets, &weight, &scope_of, &counts),
+        Some((g_baskets, g_weight, g_scope)) => {
+            g_counts = scope_counts(g_baskets, n, g_weight, g_scope, scope_names.len());
+            (g_baskets, g_weight, g_scope, &g_counts)
+        }
     };
+    step("weights, scopes and counts");
     let rows = match cfg.method {
         Method::Cooc => neighbour_rows(
             &baskets,
@@ -296,24 +317,34 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
             cfg,
             &b,
         ),
-        Method::Ease if cfg.ease_row == 0 => sparse_ease(
-            &EaseInput {
-                baskets: gb,
-                n_items: n,
-                weight: gw,
-                scope_of: gs,
-                counts: gc,
-                offerable: &neighbour_ok,
-                lambda: cfg.ease_lambda,
-                candidates: cfg.ease_candidates,
-                keep: cfg.neighbours,
-                prior: cfg.region_prior_orders,
-                diag_reg: cfg.ease_diag_reg,
-                nonnegative: cfg.ease_nonnegative,
-                l1: cfg.ease_l1,
-            },
-            &b,
-        ),
+        Method::Ease if cfg.ease_row == 0 => {
+            let packing = std::time::Instant::now();
+            let packed = Packed::new(gb, gw, gs, n);
+            // The packed records hold the baskets' lines: free these
+            // (~310 MB at 18M orders) to leave room for the Gram blocks.
+            for b in std::iter::once(&mut baskets).chain(merged.as_mut().map(|m| &mut m.0)) {
+                b.items = Vec::new();
+            }
+            if timings {
+                eprintln!("  packing: {:.2}s", packing.elapsed().as_secs_f64());
+            }
+            sparse_ease(
+                &EaseInput {
+                    packed: &packed,
+                    n_items: n,
+                    counts: gc,
+                    offerable: &neighbour_ok,
+                    lambda: cfg.ease_lambda,
+                    candidates: cfg.ease_candidates,
+                    keep: cfg.neighbours,
+                    prior: cfg.region_prior_orders,
+                    diag_reg: cfg.ease_diag_reg,
+                    nonnegative: cfg.ease_nonnegative,
+                    l1: cfg.ease_l1,
+                },
+                &b,
+            )
+        }
         Method::Ease => {
             // Truncated Gram rows (`ease_row` > 0), materialised per scope:
             // plain weighted co-purchase counts, every SKU a regressor.
@@ -349,6 +380,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         }
     };
     b.finish_and_clear();
+    step("neighbour lists");
 
     // Catalog shards (brand-wide).
     let mut catalog_prefix = None;
@@ -423,12 +455,17 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
                 neighbours: std::mem::take(&mut lists[i]),
             });
         }
-        let encoded: Vec<Vec<u8>> = groups
-            .par_iter()
-            .enumerate()
-            .map(|(k, g)| encode_neighbours(k as u32, &quant, g))
-            .collect();
-        let facts_bytes = encode_facts(&facts);
+        // The facts (one value, compressed serially) beside the shards.
+        let (facts_bytes, encoded) = rayon::join(
+            || encode_facts(&facts),
+            || {
+                groups
+                    .par_iter()
+                    .enumerate()
+                    .map(|(k, g)| encode_neighbours(k as u32, &quant, g))
+                    .collect::<Vec<Vec<u8>>>()
+            },
+        );
         let stats = TableStats {
             brand: brand_slug.clone(),
             region: region.clone(),
@@ -481,4 +518,5 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         set.tables.push(stats);
         set.values.extend(values);
     }
+    step("tables encoded");
 }
