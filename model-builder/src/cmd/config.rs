@@ -143,13 +143,11 @@ fn check(paths: &[PathBuf]) -> Result<()> {
             None => roots.push((root, only.into_iter().collect())),
         }
     }
-    let whole = |p: &PathBuf| p.is_dir() && root_of(p).as_ref() == Some(p);
     let mut notes = Vec::new();
     for (root, files) in &roots {
         let (set, errors) = check_dir(root, now_unix());
         let wanted = |e: &ConfigError| {
             files.is_empty()
-                || paths.iter().any(whole) && files.is_empty()
                 || files
                     .iter()
                     .any(|f| Path::new(&e.file) == f.as_path() || Path::new(&e.file).starts_with(f))

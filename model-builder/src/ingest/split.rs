@@ -275,6 +275,16 @@ mod tests {
         out
     }
 
+    /// A small deterministic generator (xorshift64) for the random-input tests.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
     #[test]
     fn chunked_reading_matches_whole_reading_on_random_csv() {
         let alphabet: &[&[u8]] = &[
@@ -290,13 +300,7 @@ mod tests {
             b" ",
             b"\xef\xbb\xbf",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for case in 0..3000 {
             let len = 1 + (next() % 60) as usize;
             let mut data = Vec::new();
@@ -343,13 +347,7 @@ mod tests {
             b"\xc3\xa9",
             b"\xef\xbb\xbf",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for case in 0..20000 {
             let len = (next() % 40) as usize;
             let mut data = Vec::new();

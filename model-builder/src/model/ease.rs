@@ -235,6 +235,13 @@ fn cholesky_solve_portable(
             row_i[j] = s / d;
         }
     }
+    substitute(a, b, n);
+    true
+}
+
+/// Solves `L Lᵀ x = b` in place, with the Cholesky factor `L` in `a`'s lower triangle.
+#[inline(always)]
+fn substitute(a: &[f64], b: &mut [f64], n: usize) {
     for i in 0..n {
         let s = b[i] - dot(&a[i * n..i * n + i], &b[..i]);
         b[i] = s / a[i * n + i];
@@ -246,7 +253,6 @@ fn cholesky_solve_portable(
         }
         b[i] = s / a[i * n + i];
     }
-    true
 }
 
 /// Rounds of [`solve_column`]'s support pruning at most (each drops at least
@@ -932,17 +938,7 @@ mod tests {
                 a[i * n + j] = s / d;
             }
         }
-        for i in 0..n {
-            let s = b[i] - dot(&a[i * n..i * n + i], &b[..i]);
-            b[i] = s / a[i * n + i];
-        }
-        for i in (0..n).rev() {
-            let mut s = b[i];
-            for k in i + 1..n {
-                s -= a[k * n + i] * b[k];
-            }
-            b[i] = s / a[i * n + i];
-        }
+        substitute(a, b, n);
     }
 
     #[test]
