@@ -8,7 +8,8 @@
 // stream passed to `guard.output`; before each chunk it yields, it reports how
 // many origin bytes it has sent in total (`guard.forwarded(n)`), which is
 // where the fallback resumes. `panicked()` (called by the panic hook, which
-// runs before the trap) switches every live page of the instance over.
+// runs before the trap, or through `outOfMemory()` by the allocator when an
+// allocation fails) switches every live page of the instance over.
 
 let generation = { dead: false, waiters: new Set() };
 
@@ -18,6 +19,15 @@ export function panicked() {
   generation = { dead: false, waiters: new Set() };
   dying.dead = true;
   for (const wake of dying.waiters) wake();
+}
+
+/**
+ * Called by the Rust allocator when an allocation fails, just before the
+ * instance aborts (which, unlike a panic, skips the panic hook).
+ */
+export function outOfMemory(bytes) {
+  console.error(`upsell: wasm allocation of ${bytes} bytes failed; pages in flight fall back to the origin`);
+  panicked();
 }
 
 export class PageGuard {

@@ -10,6 +10,10 @@ extern "C" {
     /// Switches every guarded page of this instance to the origin's bytes.
     fn panicked();
 
+    /// Logs a failed allocation of `bytes`, then does what `panicked` does.
+    #[wasm_bindgen(js_name = outOfMemory)]
+    pub fn out_of_memory(bytes: f64);
+
     /// One page's guard (see guard.js).
     pub type PageGuard;
 

@@ -11,6 +11,7 @@ use worker::{
     event, Context, Env, Fetch, Method, Request, RequestInit, RequestRedirect, Response, Result,
 };
 
+mod alloc;
 mod api;
 mod d1;
 mod guard;
@@ -20,6 +21,10 @@ mod secrets;
 pub mod store;
 
 use crate::events::{self, Tracking};
+
+/// The system allocator, reporting allocation failures to the page guard.
+#[global_allocator]
+static ALLOCATOR: alloc::GuardedAlloc = alloc::GuardedAlloc;
 
 /// Builds the upstream request: same method, headers and body; redirects are
 /// passed to the browser as they come (manual mode), never followed here.

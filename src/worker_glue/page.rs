@@ -96,7 +96,7 @@ pub fn transform(
     let csp_meta = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
     let observers = vec![serve::meta_csp_observer(csp_meta.clone())];
     let flow = serve::PageFlow::new(job.settings(), &extract, observers);
-    let panic_after = fault_injection(&env);
+    let fault = fault_injection(&env);
     let state = PageStream {
         body,
         flow: Some(flow),
@@ -115,8 +115,18 @@ pub fn transform(
         async move {
             let out = st.next_bytes().await?;
             let sent = st.origin_sent();
-            if panic_after.is_some_and(|n| sent >= n) {
-                panic!("fault injection: panic with {sent} origin bytes sent");
+            match fault {
+                Some(Fault::Panic(n)) if sent >= n => {
+                    panic!("fault injection: panic with {sent} origin bytes sent")
+                }
+                Some(Fault::OutOfMemory(n)) if sent >= n => {
+                    worker::console_error!(
+                        "fault injection: out of memory with {sent} origin bytes sent"
+                    );
+                    super::alloc::refuse_allocations_from(32 << 20);
+                    std::hint::black_box(Vec::<u8>::with_capacity(64 << 20));
+                }
+                _ => {}
             }
             guard.forwarded(sent as f64);
             Some((Ok::<Vec<u8>, worker::Error>(out), st))
@@ -134,11 +144,26 @@ pub fn transform(
     )
 }
 
-/// `FAULT_INJECTION = "panic-after-bytes:N"` (a local test setting, never set in
-/// production): the page flow panics once it has sent N of the origin's bytes.
-fn fault_injection(env: &Env) -> Option<usize> {
+/// A failure the page flow is told to have (local tests only).
+#[derive(Clone, Copy)]
+enum Fault {
+    /// Panic once N of the origin's bytes are sent.
+    Panic(usize),
+    /// Run out of memory (an allocation fails, and Rust aborts) once N are sent.
+    OutOfMemory(usize),
+}
+
+/// `FAULT_INJECTION = "panic-after-bytes:N"` or `"oom-after-bytes:N"` (a local
+/// test setting, never set in production).
+fn fault_injection(env: &Env) -> Option<Fault> {
     let v = env.var("FAULT_INJECTION").ok()?.to_string();
-    v.strip_prefix("panic-after-bytes:")?.parse().ok()
+    if let Some(n) = v.strip_prefix("panic-after-bytes:") {
+        return n.parse().ok().map(Fault::Panic);
+    }
+    v.strip_prefix("oom-after-bytes:")?
+        .parse()
+        .ok()
+        .map(Fault::OutOfMemory)
 }
 
 struct PageStream {
