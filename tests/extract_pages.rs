@@ -17,6 +17,8 @@ const PAGES: &[&str] = &[
     "solidus",
     "sylius",
     "generic",
+    "woocommerce-blocks",
+    "pixels",
 ];
 
 fn dir() -> PathBuf {

@@ -2,7 +2,8 @@
 //! GA4 data layer and gtag, Universal Analytics (enhanced and standard),
 //! analytics.js ecommerce/ec plugins, Magento's `ordersTrackingData`,
 //! schema.org `Order` in JSON-LD, generic order objects such as
-//! `Shopify.checkout`, and BigCommerce's checkout-js bootstrap.
+//! `Shopify.checkout`, and BigCommerce's checkout-js bootstrap; the
+//! advertising tags' purchase events are read by [`pixels`].
 //!
 //! Non-purchase events (`view_item_list`, `add_to_cart`, ...) are rejected
 //! with everything under them, so recommendation carousels on the thank-you
@@ -10,6 +11,7 @@
 
 use super::config::ExtractConfig;
 use super::jsvalue::JsValue;
+use super::pixels;
 use super::script::Found;
 use super::Item;
 
@@ -138,12 +140,24 @@ pub fn payloads(
                 }
                 return out;
             }
+            match pixels::call(callee, args, &how) {
+                pixels::TagCall::Purchase(p) => {
+                    out.push(p);
+                    return out;
+                }
+                pixels::TagCall::Other => return out,
+                pixels::TagCall::NotATag => {}
+            }
             for a in args {
                 walk(a, 0, "order-object", &how, cfg, &mut out);
             }
         }
         Found::Assign { target, value } => {
             let how = format!("{target} = in {place}");
+            if target.ends_with("ga4w") {
+                out.extend(pixels::woocommerce_ga4(value, &how, cfg));
+                return out;
+            }
             let generic = if target.ends_with("Shopify.checkout") {
                 "shopify-checkout"
             } else {
@@ -205,6 +219,9 @@ fn recognize(o: &JsValue, generic: &'static str, how: &str, cfg: &ExtractConfig)
         return Match::Reject;
     }
     let found = |p: Payload| Match::Found(Box::new(p));
+    if let Some(p) = pixels::object(o, how) {
+        return found(p);
+    }
     if let Some(ec) = o.get("ecommerce").filter(|e| e.is_object()) {
         if let Some(purchase) = ec.get("purchase").filter(|p| p.is_object()) {
             let af = purchase.get("actionField");
@@ -454,7 +471,7 @@ fn first_f64(o: &JsValue, fields: &[&str]) -> Option<f64> {
         .find_map(|f| o.get(f).and_then(JsValue::as_f64))
 }
 
-fn sku_of(o: &JsValue, cfg: &ExtractConfig, exclude: &[&str]) -> Option<String> {
+pub(super) fn sku_of(o: &JsValue, cfg: &ExtractConfig, exclude: &[&str]) -> Option<String> {
     cfg.sku_fields
         .iter()
         .filter(|f| !exclude.contains(&f.as_str()))

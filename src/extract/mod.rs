@@ -18,6 +18,7 @@ pub mod config;
 pub mod jsvalue;
 pub mod lookup;
 pub mod markup;
+pub mod pixels;
 pub mod script;
 pub mod sniffer;
 

@@ -100,6 +100,7 @@ impl Triggers {
     pub fn new(extra: &[String]) -> Self {
         let mut words: Vec<&str> = BASE_TRIGGERS
             .iter()
+            .chain(super::pixels::TRIGGERS)
             .copied()
             .chain(extra.iter().map(String::as_str))
             .filter(|w| !w.is_empty())

@@ -12,6 +12,7 @@ use lol_html::{ElementContentHandlers, Selector};
 use super::analytics::{self, GaEcommerce, Payload};
 use super::config::ExtractConfig;
 use super::markup::{self, Field, Handler, MarkupHits};
+use super::pixels;
 use super::script::{self, ScriptKind, Triggers};
 use super::{Candidate, ExtractedOrder, Item};
 
@@ -137,7 +138,13 @@ impl OrderSniffer {
     pub fn current(&self) -> ExtractedOrder {
         let st = self.scripts.borrow();
         let hits = self.markup.borrow();
-        let payloads: Vec<&Payload> = st.payloads.iter().chain(st.ga.payloads()).collect();
+        // Advertising tags' payloads rank after the analytics ones (their item
+        // ids are the ad network's feed ids, not always SKUs).
+        let all = || st.payloads.iter().chain(st.ga.payloads());
+        let payloads: Vec<&Payload> = all()
+            .filter(|p| !pixels::is_pixel(p.kind))
+            .chain(all().filter(|p| pixels::is_pixel(p.kind)))
+            .collect();
         resolve(&self.cfg, &payloads, &hits)
     }
 
