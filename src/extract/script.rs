@@ -62,7 +62,14 @@ impl ScriptKind {
             | "application/ecmascript" => ScriptKind::JavaScript,
             // Consent managers park scripts as text/plain until consent.
             "text/plain" => ScriptKind::JavaScript,
+            // Script loaders that delay inline scripts by renaming their type:
+            // Partytown, WP Rocket, Perfmatters, LiteSpeed (`litespeed/javascript`)
+            // and Cloudflare Rocket Loader (`<hash>-text/javascript`).
+            "text/partytown" | "rocketlazyloadscript" | "pmdelayedscript" => ScriptKind::JavaScript,
             t if t.ends_with("json") || t == "text/x-magento-init" => ScriptKind::Json,
+            t if t.ends_with("/javascript") || t.ends_with("-text/javascript") => {
+                ScriptKind::JavaScript
+            }
             _ => ScriptKind::Ignored,
         }
     }
@@ -343,5 +350,22 @@ mod tests {
             ScriptKind::Ignored
         );
         assert_eq!(ScriptKind::from_type(None), ScriptKind::JavaScript);
+        for delayed in [
+            "rocketlazyloadscript",
+            "litespeed/javascript",
+            "text/partytown",
+            "pmdelayedscript",
+            "4f3c2b1a9e8d7c6b5a4f3e2d-text/javascript",
+        ] {
+            assert_eq!(
+                ScriptKind::from_type(Some(delayed)),
+                ScriptKind::JavaScript,
+                "{delayed}"
+            );
+        }
+        assert_eq!(
+            ScriptKind::from_type(Some("text/html")),
+            ScriptKind::Ignored
+        );
     }
 }
