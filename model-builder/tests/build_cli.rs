@@ -41,6 +41,11 @@ fn recommend(table: &Path, extra: &[&str], queries: &str) -> Vec<serde_json::Val
         .collect()
 }
 
+/// Borrows owned arguments for [`run`].
+fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 fn skus(v: &serde_json::Value) -> Vec<String> {
     v["offers"]
         .as_array()
@@ -352,6 +357,85 @@ fn mapping_filters_gzip_and_jsonl() {
         skus(&recommend(&out2, &["-k", "1"], "{\"skus\":[\"A\"]}\n")[0]),
         ["B"]
     );
+}
+
+#[test]
+fn jsonl_orders_with_nested_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    // One order per line, its lines in `line_items` (found by name); a line's
+    // own fields win over the order's (`region` on line 3's second item); a
+    // flat record mixed in is one line.
+    let jl = dir.path().join("orders.ndjson");
+    std::fs::write(
+        &jl,
+        concat!(
+            "{\"order_id\":\"o1\",\"region\":\"uk\",\"line_items\":[{\"sku\":\"A\",\"price\":2.5},{\"sku\":\"B\"}]}\n",
+            "{\"order_id\":\"o2\",\"region\":\"uk\",\"line_items\":[{\"sku\":\"A\"},{\"sku\":\"B\",\"quantity\":2}]}\n",
+            "{\"order_id\":\"o3\",\"region\":\"uk\",\"line_items\":[{\"sku\":\"C\"},{\"sku\":\"A\",\"region\":\"uk\"}]}\n",
+            "{\"order_id\":\"o4\",\"sku\":\"C\",\"region\":\"uk\"}\n",
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("t");
+    let args = |orders: &Path, out: &Path, extra: &[&str]| {
+        let mut a = vec![
+            "build".to_string(),
+            "--orders".into(),
+            orders.to_str().unwrap().into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "-q".into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let o = run(&refs(&args(&jl, &out, &[])));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
+    assert_eq!(summary["ingest"]["kept"], 7);
+    assert_eq!(summary["counts"]["orders"], 4);
+    assert_eq!(
+        skus(&recommend(&out, &["-k", "1"], "{\"skus\":[\"A\"]}\n")[0]),
+        ["B"]
+    );
+
+    // A line that is not an object is an error naming the file, line and field,
+    // and nothing is written; with --skip-bad-rows the order is counted and skipped.
+    let bad = dir.path().join("bad.jsonl");
+    let mut text = std::fs::read_to_string(&jl).unwrap();
+    text.push_str("{\"order_id\":\"o5\",\"line_items\":[{\"sku\":\"A\"},7]}\n");
+    std::fs::write(&bad, text).unwrap();
+    let out2 = dir.path().join("t2");
+    let o = run(&refs(&args(&bad, &out2, &[])));
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.jsonl:5: `line_items[1]`: expected an object"),
+        "{err}"
+    );
+    assert!(!out2.exists());
+    let o = run(&refs(&args(&bad, &out2, &["--skip-bad-rows"])));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // A mapping names the array when the records carry a SKU field of their own too.
+    let named = dir.path().join("named.jsonl");
+    std::fs::write(
+        &named,
+        "{\"order_id\":1,\"sku\":\"ignored\",\"lines\":[{\"sku\":\"A\"},{\"sku\":\"B\"}]}\n{\"order_id\":2,\"lines\":[{\"sku\":\"A\"},{\"sku\":\"B\"}]}\n",
+    )
+    .unwrap();
+    let mapping = dir.path().join("m.toml");
+    std::fs::write(&mapping, "items = \"lines\"\n").unwrap();
+    let out3 = dir.path().join("t3");
+    let o = run(&refs(&args(
+        &named,
+        &out3,
+        &["--mapping", mapping.to_str().unwrap()],
+    )));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = recommend(&out3, &["-k", "3"], "{\"skus\":[\"A\"]}\n");
+    assert_eq!(skus(&r[0]), ["B"]);
 }
 
 #[test]

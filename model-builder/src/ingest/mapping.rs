@@ -9,6 +9,10 @@
 //! field = "order_id"   # canonical field, or any source column name
 //! not_starts_with = "C"
 //! ```
+//!
+//! JSON Lines may hold one order line per line, or one order per line with
+//! its lines in an array (`items = "line_items"`; a line's own fields win
+//! over the order's).
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -70,6 +74,10 @@ pub struct MappingSpec {
     /// Row filters.
     #[serde(default)]
     pub filters: Vec<FilterSpec>,
+    /// JSON Lines with one order per line: the field holding its array of
+    /// line objects (by default `items`, `line_items`, `lines` or `products`
+    /// when the order object has no SKU field of its own).
+    pub items: Option<String>,
 }
 
 /// A compiled test of a filter.
@@ -162,6 +170,8 @@ pub struct Mapping {
     pub columns: Vec<String>,
     /// Filters, all of which a row must pass.
     pub filters: Vec<Filter>,
+    /// JSON Lines: the field of an order object that holds its line objects.
+    pub items: Option<String>,
 }
 
 impl Default for Mapping {
@@ -271,6 +281,7 @@ impl Mapping {
         }
         Ok(Mapping {
             format: spec.format,
+            items: spec.items,
             columns,
             filters,
         })

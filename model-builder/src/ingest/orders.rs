@@ -577,19 +577,72 @@ impl<'m> Builder<'m> {
                     return Err(err);
                 }
             };
-            let values: Vec<Option<String>> = cols
-                .iter()
-                .map(|c| match obj.get(c) {
-                    None | Some(serde_json::Value::Null) => None,
-                    Some(serde_json::Value::String(s)) => Some(s.clone()),
-                    Some(v) => Some(v.to_string()),
-                })
-                .collect();
-            let values_ref = &values;
-            self.row(path, n, &filter_slots, |s| values_ref[s].as_deref())?;
+            let lines = match order_lines(&obj, self.mapping) {
+                Ok(lines) => lines,
+                Err(why) => {
+                    self.data.stats.rows += 1;
+                    let err = InputError::at(path, n, None, why);
+                    if self.opts.skip_bad_rows {
+                        self.data.stats.skipped_bad += 1;
+                        continue;
+                    }
+                    return Err(err);
+                }
+            };
+            for line in lines {
+                let values: Vec<Option<String>> = cols
+                    .iter()
+                    .map(
+                        |c| match line.and_then(|l| l.get(c)).or_else(|| obj.get(c)) {
+                            None | Some(serde_json::Value::Null) => None,
+                            Some(serde_json::Value::String(s)) => Some(s.clone()),
+                            Some(v) => Some(v.to_string()),
+                        },
+                    )
+                    .collect();
+                let values_ref = &values;
+                self.row(path, n, &filter_slots, |s| values_ref[s].as_deref())?;
+            }
         }
         Ok(())
     }
+}
+
+/// Arrays that hold an order's lines when a JSON Lines record is a whole order.
+const LINE_ARRAYS: [&str; 4] = ["items", "line_items", "lines", "products"];
+
+type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// The order lines of one JSON Lines record: `[None]` when the record is
+/// itself one line, else one object per element of its line array (the
+/// mapping's `items`, or a usual name when the record has no SKU field).
+fn order_lines<'a>(
+    obj: &'a JsonObject,
+    mapping: &Mapping,
+) -> Result<Vec<Option<&'a JsonObject>>, String> {
+    let sku = &mapping.columns[1]; // FIELDS[1]: the SKU
+    let field = match &mapping.items {
+        Some(f) => f.as_str(),
+        None if obj.contains_key(sku) => return Ok(vec![None]),
+        None => match LINE_ARRAYS
+            .iter()
+            .find(|f| obj.get(**f).is_some_and(|v| v.is_array()))
+        {
+            Some(f) => f,
+            None => return Ok(vec![None]),
+        },
+    };
+    let Some(serde_json::Value::Array(list)) = obj.get(field) else {
+        return Err(format!("`{field}`: expected an array of order lines"));
+    };
+    list.iter()
+        .enumerate()
+        .map(|(k, v)| {
+            v.as_object()
+                .map(Some)
+                .ok_or_else(|| format!("`{field}[{k}]`: expected an object (an order line)"))
+        })
+        .collect()
 }
 
 /// Bytes per parsed CSV chunk.
