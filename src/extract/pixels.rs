@@ -185,11 +185,7 @@ fn meta(p: &JsValue, how: &str) -> Payload {
         quantity: &["quantity"],
         price: &["item_price", "price"],
     };
-    let mut list = items(p.get("contents"), &shape);
-    if list.is_empty() {
-        list = ids(p.get("content_ids"));
-    }
-    flat("meta-pixel", p, list, how)
+    contents("meta-pixel", p, &shape, "content_ids", how)
 }
 
 fn tiktok(p: &JsValue, how: &str) -> Payload {
@@ -198,12 +194,23 @@ fn tiktok(p: &JsValue, how: &str) -> Payload {
         quantity: &["quantity"],
         price: &["price"],
     };
-    let mut list = items(p.get("contents"), &shape);
+    // A single product may come as `content_id` at the top level.
+    contents("tiktok-pixel", p, &shape, "content_id", how)
+}
+
+/// A Meta- or TikTok-shaped event: items in `contents`, else bare ids in `ids_field`.
+fn contents(
+    kind: &'static str,
+    p: &JsValue,
+    shape: &ItemShape,
+    ids_field: &str,
+    how: &str,
+) -> Payload {
+    let mut list = items(p.get("contents"), shape);
     if list.is_empty() {
-        // A single product: content_id at the top level.
-        list = ids(p.get("content_id"));
+        list = ids(p.get(ids_field));
     }
-    flat("tiktok-pixel", p, list, how)
+    flat(kind, p, list, how)
 }
 
 fn pinterest(p: &JsValue, how: &str) -> Payload {
