@@ -508,6 +508,32 @@ fn catalog_limits_offers_and_gives_cold_start_fallbacks() {
 }
 
 #[test]
+fn evaluate_without_a_split_falls_back_to_the_latest_orders() {
+    // The planted orders are from 2024: the protocol's 2011-11-01 would leave
+    // no training orders, so the latest 20 % are the test, and the record says so.
+    let dir = tempfile::tempdir().unwrap();
+    let orders = planted_csv(dir.path());
+    let json = dir.path().join("eval.json");
+    let o = run(&[
+        "evaluate",
+        "--orders",
+        orders.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let split = r["split"].as_str().unwrap();
+    assert!(
+        split.starts_with("latest 20% of orders as test (no --split-at"),
+        "{split}"
+    );
+    assert!(r["train_orders"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["results"][0]["hr3"].as_f64().unwrap() > 0.5, "{r}");
+}
+
+#[test]
 fn evaluate_scores_planted_pairs_above_the_baselines() {
     let dir = tempfile::tempdir().unwrap();
     let orders = planted_csv(dir.path());

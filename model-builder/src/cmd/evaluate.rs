@@ -26,6 +26,9 @@ pub struct Args {
     #[command(flatten)]
     model: ModelArgs,
     /// Train on orders before this time, test on orders at or after it.
+    /// Without this or --fraction: 2011-11-01, the protocol's split of Online
+    /// Retail, when it leaves at least 5 % of the orders on each side, else
+    /// the latest 20 % of the orders are the test.
     #[arg(long, conflicts_with = "fraction")]
     split_at: Option<String>,
     /// Test only on orders before this time (e.g. a validation month).
@@ -133,10 +136,34 @@ fn parse_time(s: &str, flag: &str) -> Result<i64> {
     }
 }
 
+/// The protocol's split of UCI Online Retail, the default split.
+const PROTOCOL_SPLIT: &str = "2011-11-01 00:00:00";
+/// Test share when the default split does not fit the data.
+const DEFAULT_FRACTION: f64 = 0.2;
+
+/// True when every order has a time and `at` leaves at least 5 % of them on each side.
+fn splits_well(data: &Dataset, at: i64) -> bool {
+    let n = data.orders.len();
+    let mut before = 0;
+    for o in &data.orders {
+        match o.ts {
+            Some(t) if t < at => before += 1,
+            Some(_) => {}
+            None => return false,
+        }
+    }
+    let min = (n / 20).max(1);
+    before >= min && n - before >= min
+}
+
 /// Train/test assignment per order: Some(true) train, Some(false) test, None neither.
 fn split(data: &Dataset, args: &Args) -> Result<(Vec<Option<bool>>, String)> {
     let n = data.orders.len();
-    if let Some(f) = args.fraction {
+    let protocol = parse_time(PROTOCOL_SPLIT, "split-at")?;
+    let default_misses =
+        args.split_at.is_none() && args.fraction.is_none() && !splits_well(data, protocol);
+    let fraction = args.fraction.or(default_misses.then_some(DEFAULT_FRACTION));
+    if let Some(f) = fraction {
         if !(0.0..1.0).contains(&f) || f == 0.0 {
             bail!("--fraction must be in (0, 1)");
         }
@@ -147,12 +174,18 @@ fn split(data: &Dataset, args: &Args) -> Result<(Vec<Option<bool>>, String)> {
         for &o in &idx[cut..] {
             out[o] = Some(false);
         }
-        return Ok((out, format!("latest {:.0}% of orders as test", f * 100.0)));
+        let mut desc = format!("latest {:.0}% of orders as test", f * 100.0);
+        if default_misses {
+            desc.push_str(&format!(
+                " (no --split-at or --fraction, and {PROTOCOL_SPLIT} does not split these orders)"
+            ));
+        }
+        return Ok((out, desc));
     }
-    let at = parse_time(
-        args.split_at.as_deref().unwrap_or("2011-11-01 00:00:00"),
-        "split-at",
-    )?;
+    let at = match &args.split_at {
+        Some(s) => parse_time(s, "split-at")?,
+        None => protocol,
+    };
     let until = args
         .test_until
         .as_deref()
