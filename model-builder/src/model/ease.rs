@@ -281,64 +281,90 @@ fn solve_column(
     diag: &[f64],
     lambda: f64,
     nonnegative: bool,
-    lookup: impl Fn(usize, usize) -> f64,
+    fill: impl FnOnce(&mut [f64], usize),
+    scratch: &mut SolveScratch,
 ) -> (Vec<usize>, Vec<f64>) {
-    // Lower triangle of G_SS + λI in candidate order, looked up once.
+    let SolveScratch {
+        full,
+        a,
+        x,
+        active,
+        factored,
+    } = scratch;
+    // Lower triangle of G_SS + λI in candidate order, filled once. The
+    // buffers are reused from block to block: only lower triangles (and
+    // diagonals) are ever read, and each is written before it is read.
     let m0 = s.len();
-    let mut full = vec![0.0f64; m0 * m0];
+    if full.len() < m0 * m0 {
+        full.resize(m0 * m0, 0.0);
+        a.resize(m0 * m0, 0.0);
+    }
+    fill(&mut full[..m0 * m0], m0);
     for p in 0..m0 {
         full[p * m0 + p] = diag[s[p].0 as usize] + lambda;
-        for q in 0..p {
-            full[p * m0 + q] = lookup(p, q);
-        }
     }
-    let mut active: Vec<usize> = (0..m0).collect();
+    active.clear();
+    active.extend(0..m0);
+    factored.clear();
     let mut rounds = 0;
-    // The last factor and its candidates: a re-solve keeps the rows of the
-    // candidates before the first one removed (Cholesky row k depends only
-    // on rows ..=k), and factorises the rest.
-    let (mut a, mut factored) = (Vec::new(), Vec::<usize>::new());
+    // The last factor (in `a`, row stride `mp`) and its candidates: a
+    // re-solve keeps the rows of the candidates before the first one removed
+    // (Cholesky row k depends only on rows ..=k), and factorises the rest.
     loop {
         let m = active.len();
         let mp = factored.len();
         let done = factored
             .iter()
-            .zip(&active)
+            .zip(active.iter())
             .take_while(|(f, a)| f == a)
             .count();
-        let mut next = vec![0.0f64; m * m];
-        for pi in 0..done {
-            next[pi * m..pi * m + pi + 1].copy_from_slice(&a[pi * mp..pi * mp + pi + 1]);
+        // Kept rows move to stride m ≤ mp: row pi goes from pi·mp down to
+        // pi·m, so in increasing order no row overwrites one still to move.
+        for pi in 1..done {
+            a.copy_within(pi * mp..pi * mp + pi + 1, pi * m);
         }
         for (pi, &p) in active.iter().enumerate().skip(done) {
-            for (qi, &q) in active[..=pi].iter().enumerate() {
-                next[pi * m + qi] = full[p * m0 + q];
+            let row = &mut a[pi * m..pi * m + pi + 1];
+            for (dst, &q) in row.iter_mut().zip(&active[..=pi]) {
+                *dst = full[p * m0 + q];
             }
         }
-        a = next;
-        let mut x: Vec<f64> = active.iter().map(|&p| s[p].1).collect();
+        x.clear();
+        x.extend(active.iter().map(|&p| s[p].1));
         // A true Gram matrix + λI has every eigenvalue ≥ λ, hence every
         // squared Cholesky pivot ≥ λ: a smaller one means the missing entries
         // made the system unlike any real one (and near-singular, with
         // exploding weights).
-        if !cholesky_solve_from(&mut a, &mut x, m, 0.99 * lambda, done) {
+        if !cholesky_solve_from(&mut a[..m * m], x, m, 0.99 * lambda, done) {
             active.truncate(m / 2);
             factored.clear();
             continue;
         }
-        factored.clone_from(&active);
+        factored.clone_from(active);
         if nonnegative && rounds < NONNEG_ROUNDS && x.iter().any(|&w| w <= 0.0) {
             rounds += 1;
-            active = active
-                .iter()
-                .zip(&x)
-                .filter(|(_, &w)| w > 0.0)
-                .map(|(&p, _)| p)
-                .collect();
+            let mut k = 0;
+            for i in 0..m {
+                if x[i] > 0.0 {
+                    active[k] = active[i];
+                    k += 1;
+                }
+            }
+            active.truncate(k);
             continue;
         }
-        return (active, x);
+        return (active.clone(), x.clone());
     }
+}
+
+/// Buffers [`solve_column`] reuses from one block to the next.
+#[derive(Default)]
+struct SolveScratch {
+    full: Vec<f64>,
+    a: Vec<f64>,
+    x: Vec<f64>,
+    active: Vec<usize>,
+    factored: Vec<usize>,
 }
 
 /// Neighbour lists from sparse EASE.
@@ -376,8 +402,8 @@ pub fn ease_lists(
     let columns: Vec<Vec<(u32, f32, u32)>> = (0..n)
         .into_par_iter()
         .map_init(
-            || vec![u32::MAX; n],
-            |pos, j| {
+            || (vec![u32::MAX; n], SolveScratch::default()),
+            |(pos, scratch), j| {
                 if !offerable[j] || gram[j].is_empty() {
                     return Vec::new();
                 }
@@ -425,7 +451,14 @@ pub fn ease_lists(
                 // others', so keep λ and halve the candidate set instead (the
                 // strongest candidates' pairs are the ones most surely present).
                 let cand: Vec<(u32, f64)> = s.iter().map(|c| (c.id, c.score as f64)).collect();
-                let (active, rhs) = solve_column(&cand, diag, lambda, nonnegative, lookup);
+                let fill = |full: &mut [f64], m0: usize| {
+                    for p in 0..m0 {
+                        for q in 0..p {
+                            full[p * m0 + q] = lookup(p, q);
+                        }
+                    }
+                };
+                let (active, rhs) = solve_column(&cand, diag, lambda, nonnegative, fill, scratch);
                 active
                     .iter()
                     .map(|&p| s[p])
@@ -853,19 +886,31 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
         let columns: Vec<Vec<(u32, f32, u32)>> = blocks
             .par_iter()
             .enumerate()
-            .map(|(bi, b)| {
+            .map_init(SolveScratch::default, |scratch, (bi, b)| {
                 let rows_at = &row_off[ids_off[bi] as usize..ids_off[bi + 1] as usize];
-                let lookup = |p: usize, q: usize| -> f64 {
-                    let (rp, rq) = (b.rank[p] as usize, b.rank[q] as usize);
-                    let (r, t) = if rp < rq { (rp, rq) } else { (rq, rp) };
-                    f32::from_bits(
-                        arena_ref[rows_at[r] as usize + (t - r - 1)].load(Ordering::Relaxed),
-                    ) as f64
+                // The block's arena rows, each read straight through: the row
+                // of id rank r holds the entries with ranks r+1.. (`order`
+                // maps a rank back to its candidate).
+                let fill = |full: &mut [f64], m0: usize| {
+                    let mut order = vec![0u32; m0];
+                    for (p, &r) in b.rank.iter().enumerate() {
+                        order[r as usize] = p as u32;
+                    }
+                    for (r, &at) in rows_at.iter().enumerate().take(m0.saturating_sub(1)) {
+                        let p = order[r] as usize;
+                        let cells = &arena_ref[at as usize..at as usize + (m0 - r - 1)];
+                        for (cell, &q) in cells.iter().zip(&order[r + 1..]) {
+                            let g = f32::from_bits(cell.load(Ordering::Relaxed)) as f64;
+                            let q = q as usize;
+                            let (hi, lo) = if p > q { (p, q) } else { (q, p) };
+                            full[hi * m0 + lo] = g;
+                        }
+                    }
                 };
                 let d = &diag[b.scope as usize];
                 let cand: Vec<(u32, f64)> =
                     b.cand.iter().map(|c| (c.0, c.1 as f64 - x.l1)).collect();
-                let (active, rhs) = solve_column(&cand, d, x.lambda, x.nonnegative, lookup);
+                let (active, rhs) = solve_column(&cand, d, x.lambda, x.nonnegative, fill, scratch);
                 active
                     .iter()
                     .map(|&p| b.cand[p])
