@@ -218,11 +218,14 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
     }
 
     // Scopes: brand-wide, and each region with enough training orders.
-    let mut region_orders: BTreeMap<String, u64> = BTreeMap::new();
+    // Counted per region id first, then by slug (one slug per region, not per order).
+    let mut per_region = vec![0u64; data.regions.len()];
     for r in baskets.region.iter().flatten() {
-        *region_orders
-            .entry(slug(&data.regions[*r as usize]))
-            .or_default() += 1;
+        per_region[*r as usize] += 1;
+    }
+    let mut region_orders: BTreeMap<String, u64> = BTreeMap::new();
+    for (r, &k) in per_region.iter().enumerate().filter(|(_, &k)| k > 0) {
+        *region_orders.entry(slug(&data.regions[r])).or_default() += k;
     }
     let mut scope_names: Vec<String> = vec![ALL.to_string()];
     for (r, &k) in &region_orders {
@@ -252,6 +255,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         decay * size.powf(-cfg.basket_exp)
     };
     let weight: Vec<f32> = (0..baskets.len())
+        .into_par_iter()
         .map(|o| weight_of(&baskets, o) as f32)
         .collect();
     let counts = scope_counts(&baskets, n, &weight, &scope_of, scope_names.len());
