@@ -904,8 +904,18 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
                     let mut bound = vec![0.0f32; scopes];
                     by_scope.iter_mut().for_each(Vec::clear);
                     for &k in &acc.touched {
+                        // The brand-wide share a region borrows is the same
+                        // for every region: computed once per SKU, with the
+                        // expression of `RowAcc::gram`.
+                        let at = k as usize * scopes;
+                        let borrowed = (x.prior * acc.w[at] as f64 / w0) as f32;
                         for (s, scored) in by_scope.iter_mut().enumerate() {
-                            let g = acc.gram(k as usize, s, scopes, x.prior, w0);
+                            let g = if s == 0 {
+                                acc.w[at]
+                            } else {
+                                acc.w[at + s] + borrowed
+                            };
+                            let g = if g > 0.0 && g.is_finite() { g } else { 0.0 };
                             if g > 0.0 && g >= bound[s] {
                                 scored.push((g, k));
                                 if m > 0 && scored.len() >= 4 * m.max(64) {
