@@ -410,7 +410,9 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
 
     // The scopes are encoded in parallel (each one's facts are compressed
     // serially) and then added in scope order, as before.
-    let per_scope: Vec<(Vec<Manifest>, TableStats, Vec<(String, Vec<u8>)>)> = rows
+    // Per scope: its manifests, figures and KV values.
+    type ScopeOut = (Vec<Manifest>, TableStats, Vec<(String, Vec<u8>)>);
+    let per_scope: Vec<ScopeOut> = rows
         .into_par_iter()
         .enumerate()
         .map(|(s, mut lists)| {
