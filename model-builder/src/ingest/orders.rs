@@ -343,6 +343,7 @@ impl<'m> Builder<'m> {
         path: &Path,
         reader: Box<dyn BufRead + Send>,
         chunk_bytes: usize,
+        plain_size: Option<u64>,
     ) -> Result<(), InputError> {
         let (cols, filter_slots) = needed_columns(self.mapping);
         let mapping = self.mapping;
@@ -427,6 +428,7 @@ impl<'m> Builder<'m> {
                         let _ = otx.send((seq, parse_chunk(spec, &data, base, header)));
                     });
                 };
+                let first_len = first.len();
                 spawn(0, first, 0, true);
                 sent += 1;
                 let mut more = true;
@@ -451,6 +453,11 @@ impl<'m> Builder<'m> {
                     let (seq, out) = orx.recv().expect("chunk parsers report");
                     ready.insert(seq, out);
                     while let Some(out) = ready.remove(&merged) {
+                        if merged == 0 {
+                            if let Some(size) = plain_size {
+                                self.reserve_like(&out, first_len, size);
+                            }
+                        }
                         merged += 1;
                         if result.is_ok() {
                             result = self.merge(out);
@@ -474,6 +481,24 @@ impl<'m> Builder<'m> {
             }
             Ok(())
         })
+    }
+
+    /// Sizes the order map and the order and line vectors for a file of
+    /// `size` bytes whose first `first_len` bytes parsed into `first`, so
+    /// they are not grown (rehashed, copied) step by step. Capacity only:
+    /// nothing read changes.
+    fn reserve_like(&mut self, first: &ChunkOut, first_len: usize, size: u64) {
+        let scale = size as f64 / first_len.max(1) as f64;
+        if scale < 2.0 {
+            return;
+        }
+        // 5 % spare; an order or a line takes a few bytes of CSV at least.
+        let orders = ((first.orders.len() as f64 * scale * 1.05) as u64).min(size / 4) as usize;
+        let lines = ((first.lines.len() as f64 * scale * 1.05) as u64).min(size / 4) as usize;
+        self.order_ids.reserve(orders);
+        self.data.orders.reserve(orders);
+        self.customer_per_order.reserve(orders);
+        self.data.lines.reserve(lines);
     }
 
     /// Adds one parsed chunk: local ids become global ones, in
@@ -993,6 +1018,21 @@ pub fn load_orders(
 }
 
 /// [`load_orders`] with CSV chunks of `chunk_bytes` (tests use tiny ones).
+/// The size of an uncompressed input file (`None` for gzip, or when it
+/// cannot be read here: `open` reports that). Regular files only: a pipe's
+/// bytes must be left for `open`.
+fn plain_size(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut magic = [0u8; 2];
+    let n = f.read(&mut magic).ok()?;
+    let gz = n == 2 && magic == [0x1f, 0x8b];
+    (!gz).then(|| f.metadata().ok().map(|m| m.len())).flatten()
+}
+
 fn load_orders_chunked(
     paths: &[PathBuf],
     mapping: &Mapping,
@@ -1018,7 +1058,7 @@ fn load_orders_chunked(
         b.last_order = None;
         match format_of(path, mapping.format.as_deref()) {
             "jsonl" => b.jsonl(path, reader)?,
-            _ => b.csv(path, reader, chunk_bytes)?,
+            _ => b.csv(path, reader, chunk_bytes, plain_size(path))?,
         }
     }
     let mut data = b.data;

@@ -1,5 +1,7 @@
 //! Baskets: the distinct SKUs of each training order of one brand, in the
 //! brand's id space, with each order's weight and scope (region table).
+use rayon::prelude::*;
+
 use crate::ingest::Dataset;
 
 /// Training baskets of one brand, CSR layout.
@@ -54,29 +56,71 @@ impl Baskets {
                 fill[o as usize] += 1;
             }
         }
-        let mut out = Baskets {
-            start: vec![0],
-            ..Baskets::default()
-        };
-        for o in 0..n {
-            if !mask[o] {
-                continue;
+        // Each order's distinct SKUs, in parallel over ranges of orders
+        // (each range owns its orders' part of `flat`), then concatenated in
+        // order: the same baskets as one pass over the orders.
+        let parts = (rayon::current_num_threads() * 16).max(1);
+        let per = (counts[n] as usize).div_ceil(parts).max(1);
+        let mut ranges: Vec<(usize, usize, &mut [u32])> = Vec::with_capacity(parts + 1);
+        let mut rest: &mut [u32] = &mut flat;
+        let mut o = 0;
+        while o < n {
+            let mut hi = o + 1;
+            while hi < n && ((counts[hi] - counts[o]) as usize) < per {
+                hi += 1;
             }
-            let b = &mut flat[counts[o] as usize..counts[o + 1] as usize];
-            b.sort_unstable();
-            let mut last = u32::MAX;
-            for &s in b.iter() {
-                if s != last && s != u32::MAX {
-                    out.items.push(s);
-                    last = s;
+            let (head, tail) = rest.split_at_mut((counts[hi] - counts[o]) as usize);
+            ranges.push((o, hi, head));
+            rest = tail;
+            o = hi;
+        }
+        // Per range: (distinct SKUs, (order, basket length) per kept basket).
+        type Part = (Vec<u32>, Vec<(u32, u32)>);
+        let done: Vec<Part> = ranges
+            .into_par_iter()
+            .map(|(lo, hi, part)| {
+                let base = counts[lo] as usize;
+                let mut items = Vec::with_capacity(part.len());
+                let mut kept = Vec::new();
+                for o in lo..hi {
+                    if !mask[o] {
+                        continue;
+                    }
+                    let b = &mut part[counts[o] as usize - base..counts[o + 1] as usize - base];
+                    b.sort_unstable();
+                    let before = items.len();
+                    let mut last = u32::MAX;
+                    for &s in b.iter() {
+                        if s != last && s != u32::MAX {
+                            items.push(s);
+                            last = s;
+                        }
+                    }
+                    if items.len() > before {
+                        kept.push((o as u32, (items.len() - before) as u32));
+                    }
                 }
+                (items, kept)
+            })
+            .collect();
+        drop(flat);
+        let total: usize = done.iter().map(|p| p.0.len()).sum();
+        let baskets: usize = done.iter().map(|p| p.1.len()).sum();
+        let mut out = Baskets {
+            start: Vec::with_capacity(baskets + 1),
+            items: Vec::with_capacity(total),
+            region: Vec::with_capacity(baskets),
+            ts: Vec::with_capacity(baskets),
+        };
+        out.start.push(0);
+        for (items, kept) in done {
+            out.items.extend_from_slice(&items);
+            for (o, len) in kept {
+                let end = out.start.last().expect("start") + len;
+                out.start.push(end);
+                out.region.push(data.orders[o as usize].region);
+                out.ts.push(data.orders[o as usize].ts);
             }
-            if out.items.len() as u32 == *out.start.last().expect("start") {
-                continue;
-            }
-            out.start.push(out.items.len() as u32);
-            out.region.push(data.orders[o].region);
-            out.ts.push(data.orders[o].ts);
         }
         out
     }

@@ -36,27 +36,31 @@ pub fn scope_counts(
     scope_of: &[u8],
     scopes: usize,
 ) -> Vec<ScopeCounts> {
-    let mut out: Vec<ScopeCounts> = (0..scopes)
-        .map(|_| ScopeCounts {
-            item_weight: vec![0.0; n_items],
-            item_orders: vec![0; n_items],
-            ..ScopeCounts::default()
-        })
-        .collect();
-    for o in 0..b.len() {
-        let w = weight[o] as f64;
-        let s = scope_of[o] as usize;
-        for sc in [Some(0), (s != 0).then_some(s)].into_iter().flatten() {
-            let sc = &mut out[sc];
-            sc.orders += 1;
-            sc.weight += w;
-            for &i in b.get(o) {
-                sc.item_weight[i as usize] += w;
-                sc.item_orders[i as usize] += 1;
+    // Each scope is summed on its own (in parallel), over its baskets in
+    // order, so every sum takes the same additions in the same order.
+    (0..scopes)
+        .into_par_iter()
+        .map(|scope| {
+            let mut sc = ScopeCounts {
+                item_weight: vec![0.0; n_items],
+                item_orders: vec![0; n_items],
+                ..ScopeCounts::default()
+            };
+            for o in 0..b.len() {
+                if scope != 0 && scope_of[o] as usize != scope {
+                    continue;
+                }
+                let w = weight[o] as f64;
+                sc.orders += 1;
+                sc.weight += w;
+                for &i in b.get(o) {
+                    sc.item_weight[i as usize] += w;
+                    sc.item_orders[i as usize] += 1;
+                }
             }
-        }
-    }
-    out
+            sc
+        })
+        .collect()
 }
 
 /// Each scope's per-SKU weighted order counts, regions shrunk toward the

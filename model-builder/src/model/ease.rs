@@ -126,7 +126,7 @@ fn cholesky_solve_from(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64, done
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the only feature the function is compiled for.
-        return unsafe { cholesky_solve_avx2(a, b, n, min_sq, done) };
+        return unsafe { cholesky_solve_avx2_pairs(a, b, n, min_sq, done) };
     }
     cholesky_solve_portable(a, b, n, min_sq, done, dot4)
 }
@@ -134,7 +134,7 @@ fn cholesky_solve_from(a: &mut [f64], b: &mut [f64], n: usize, min_sq: f64, done
 /// [`dot4`] on AVX2 vectors: lane l of each accumulator is `dot`'s partial
 /// sum l, so the operations and their order are the same (no fused
 /// multiply-adds).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(test, target_arch = "x86_64"))]
 #[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn dot4_avx2(y: &[f64], x: [&[f64]; 4]) -> [f64; 4] {
@@ -171,7 +171,7 @@ unsafe fn dot4_avx2(y: &[f64], x: [&[f64]; 4]) -> [f64; 4] {
 
 /// [`cholesky_solve_portable`] compiled for AVX2: the same operations in the
 /// same order (no fused multiply-adds), so the same results, on 4-wide vectors.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(test, target_arch = "x86_64"))]
 #[target_feature(enable = "avx2")]
 unsafe fn cholesky_solve_avx2(
     a: &mut [f64],
@@ -182,6 +182,155 @@ unsafe fn cholesky_solve_avx2(
 ) -> bool {
     // SAFETY: this function only runs where AVX2 is available.
     cholesky_solve_portable(a, b, n, min_sq, done, |y, x| unsafe { dot4_avx2(y, x) })
+}
+
+/// The sums of four accumulators as `dot` sums its lanes,
+/// `(l0 + l2) + (l1 + l3)` each, in one vector (lane k from `acc[k]`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn hsum4(acc: [std::arch::x86_64::__m256d; 4]) -> std::arch::x86_64::__m256d {
+    use std::arch::x86_64::*;
+    // [A0+A2, A1+A3, B0+B2, B1+B3] and the same for C, D.
+    let ab = _mm256_add_pd(
+        _mm256_permute2f128_pd::<0x20>(acc[0], acc[1]),
+        _mm256_permute2f128_pd::<0x31>(acc[0], acc[1]),
+    );
+    let cd = _mm256_add_pd(
+        _mm256_permute2f128_pd::<0x20>(acc[2], acc[3]),
+        _mm256_permute2f128_pd::<0x31>(acc[2], acc[3]),
+    );
+    // [A, C, B, D], then lanes in order.
+    _mm256_permute4x64_pd::<0xD8>(_mm256_hadd_pd(ab, cd))
+}
+
+/// [`cholesky_solve_portable`] with two columns at a time and the four rows
+/// of a group finished in one vector: every entry of the factor is computed
+/// by the same operations in the same order (each dot product's four lanes
+/// over the whole chunks, `(l0 + l2) + (l1 + l3)`, then the tail one
+/// product at a time, then `(a - s) / d`; no fused multiply-adds), so the
+/// results are the same bits. Columns j and j + 1 (j even) have the same
+/// whole chunks, so rows below both share their loads; column j + 1's entry
+/// of a row needs the row's column-j entry, which its group finishes first.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn cholesky_solve_avx2_pairs(
+    a: &mut [f64],
+    b: &mut [f64],
+    n: usize,
+    min_sq: f64,
+    done: usize,
+) -> bool {
+    use std::arch::x86_64::*;
+    assert!(a.len() >= n * n && b.len() >= n);
+    let bound = min_sq.max(1e-12);
+    let ap = a.as_mut_ptr();
+    // Row j's pivot: read if factored, else computed (None if too small).
+    let pivot = |j: usize| -> Option<f64> {
+        // SAFETY: j < n, so row j's first j + 1 entries are inside `a`.
+        let row = unsafe { std::slice::from_raw_parts(ap.add(j * n), j + 1) };
+        if j < done {
+            return Some(row[j]);
+        }
+        let d = row[j] - dot(&row[..j], &row[..j]);
+        if d <= bound || !d.is_finite() {
+            return None;
+        }
+        let d = d.sqrt();
+        // SAFETY: as above.
+        unsafe { *ap.add(j * n + j) = d };
+        Some(d)
+    };
+    // One entry (i, j), i > j, as the row-by-row solve computes it.
+    let single = |i: usize, j: usize, d: f64| {
+        // SAFETY: i, j < n; the two rows' first j + 1 entries are inside `a`
+        // (and distinct: i != j), read before the one write.
+        unsafe {
+            let ri = std::slice::from_raw_parts(ap.add(i * n), j + 1);
+            let rj = std::slice::from_raw_parts(ap.add(j * n), j);
+            let s = ri[j] - dot(&ri[..j], rj);
+            *ap.add(i * n + j) = s / d;
+        }
+    };
+    let mut j = 0;
+    while j < n {
+        let Some(dj) = pivot(j) else {
+            return false;
+        };
+        if j + 1 == n {
+            break;
+        }
+        let j1 = j + 1;
+        if j1 >= done {
+            single(j1, j, dj);
+        }
+        let Some(dj1) = pivot(j1) else {
+            return false;
+        };
+        // j is even, so j and j + 1 have the same whole chunks.
+        let body = j - j % 4;
+        let mut i = (j + 2).max(done);
+        // SAFETY (the block): every pointer below is `ap` plus an offset of
+        // an entry (r, c) with r < n and c <= j + 1 <= r.
+        unsafe {
+            let (ya, yb) = (ap.add(j * n), ap.add(j1 * n));
+            let (dva, dvb) = (_mm256_set1_pd(dj), _mm256_set1_pd(dj1));
+            while i + 4 <= n {
+                let x = [
+                    ap.add(i * n),
+                    ap.add((i + 1) * n),
+                    ap.add((i + 2) * n),
+                    ap.add((i + 3) * n),
+                ];
+                let mut acc_a = [_mm256_setzero_pd(); 4];
+                let mut acc_b = [_mm256_setzero_pd(); 4];
+                let mut c = 0;
+                while c < body {
+                    let va = _mm256_loadu_pd(ya.add(c));
+                    let vb = _mm256_loadu_pd(yb.add(c));
+                    for k in 0..4 {
+                        let xv = _mm256_loadu_pd(x[k].add(c));
+                        acc_a[k] = _mm256_add_pd(acc_a[k], _mm256_mul_pd(xv, va));
+                        acc_b[k] = _mm256_add_pd(acc_b[k], _mm256_mul_pd(xv, vb));
+                    }
+                    c += 4;
+                }
+                let col = |c: usize| {
+                    _mm256_set_pd(*x[3].add(c), *x[2].add(c), *x[1].add(c), *x[0].add(c))
+                };
+                // Column j.
+                let mut sa = hsum4(acc_a);
+                for c in body..j {
+                    sa = _mm256_add_pd(sa, _mm256_mul_pd(col(c), _mm256_set1_pd(*ya.add(c))));
+                }
+                let ra = _mm256_div_pd(_mm256_sub_pd(col(j), sa), dva);
+                let mut out = [0.0f64; 4];
+                _mm256_storeu_pd(out.as_mut_ptr(), ra);
+                for k in 0..4 {
+                    *x[k].add(j) = out[k];
+                }
+                // Column j + 1: its tail ends with the entries just made.
+                let mut sb = hsum4(acc_b);
+                for c in body..j {
+                    sb = _mm256_add_pd(sb, _mm256_mul_pd(col(c), _mm256_set1_pd(*yb.add(c))));
+                }
+                sb = _mm256_add_pd(sb, _mm256_mul_pd(ra, _mm256_set1_pd(*yb.add(j))));
+                let rb = _mm256_div_pd(_mm256_sub_pd(col(j1), sb), dvb);
+                _mm256_storeu_pd(out.as_mut_ptr(), rb);
+                for k in 0..4 {
+                    *x[k].add(j1) = out[k];
+                }
+                i += 4;
+            }
+        }
+        for i in i..n {
+            single(i, j, dj);
+            single(i, j1, dj1);
+        }
+        j += 2;
+    }
+    substitute(a, b, n);
+    true
 }
 
 #[inline(always)]
@@ -281,64 +430,90 @@ fn solve_column(
     diag: &[f64],
     lambda: f64,
     nonnegative: bool,
-    lookup: impl Fn(usize, usize) -> f64,
+    fill: impl FnOnce(&mut [f64], usize),
+    scratch: &mut SolveScratch,
 ) -> (Vec<usize>, Vec<f64>) {
-    // Lower triangle of G_SS + λI in candidate order, looked up once.
+    let SolveScratch {
+        full,
+        a,
+        x,
+        active,
+        factored,
+    } = scratch;
+    // Lower triangle of G_SS + λI in candidate order, filled once. The
+    // buffers are reused from block to block: only lower triangles (and
+    // diagonals) are ever read, and each is written before it is read.
     let m0 = s.len();
-    let mut full = vec![0.0f64; m0 * m0];
+    if full.len() < m0 * m0 {
+        full.resize(m0 * m0, 0.0);
+        a.resize(m0 * m0, 0.0);
+    }
+    fill(&mut full[..m0 * m0], m0);
     for p in 0..m0 {
         full[p * m0 + p] = diag[s[p].0 as usize] + lambda;
-        for q in 0..p {
-            full[p * m0 + q] = lookup(p, q);
-        }
     }
-    let mut active: Vec<usize> = (0..m0).collect();
+    active.clear();
+    active.extend(0..m0);
+    factored.clear();
     let mut rounds = 0;
-    // The last factor and its candidates: a re-solve keeps the rows of the
-    // candidates before the first one removed (Cholesky row k depends only
-    // on rows ..=k), and factorises the rest.
-    let (mut a, mut factored) = (Vec::new(), Vec::<usize>::new());
+    // The last factor (in `a`, row stride `mp`) and its candidates: a
+    // re-solve keeps the rows of the candidates before the first one removed
+    // (Cholesky row k depends only on rows ..=k), and factorises the rest.
     loop {
         let m = active.len();
         let mp = factored.len();
         let done = factored
             .iter()
-            .zip(&active)
+            .zip(active.iter())
             .take_while(|(f, a)| f == a)
             .count();
-        let mut next = vec![0.0f64; m * m];
-        for pi in 0..done {
-            next[pi * m..pi * m + pi + 1].copy_from_slice(&a[pi * mp..pi * mp + pi + 1]);
+        // Kept rows move to stride m ≤ mp: row pi goes from pi·mp down to
+        // pi·m, so in increasing order no row overwrites one still to move.
+        for pi in 1..done {
+            a.copy_within(pi * mp..pi * mp + pi + 1, pi * m);
         }
         for (pi, &p) in active.iter().enumerate().skip(done) {
-            for (qi, &q) in active[..=pi].iter().enumerate() {
-                next[pi * m + qi] = full[p * m0 + q];
+            let row = &mut a[pi * m..pi * m + pi + 1];
+            for (dst, &q) in row.iter_mut().zip(&active[..=pi]) {
+                *dst = full[p * m0 + q];
             }
         }
-        a = next;
-        let mut x: Vec<f64> = active.iter().map(|&p| s[p].1).collect();
+        x.clear();
+        x.extend(active.iter().map(|&p| s[p].1));
         // A true Gram matrix + λI has every eigenvalue ≥ λ, hence every
         // squared Cholesky pivot ≥ λ: a smaller one means the missing entries
         // made the system unlike any real one (and near-singular, with
         // exploding weights).
-        if !cholesky_solve_from(&mut a, &mut x, m, 0.99 * lambda, done) {
+        if !cholesky_solve_from(&mut a[..m * m], x, m, 0.99 * lambda, done) {
             active.truncate(m / 2);
             factored.clear();
             continue;
         }
-        factored.clone_from(&active);
+        factored.clone_from(active);
         if nonnegative && rounds < NONNEG_ROUNDS && x.iter().any(|&w| w <= 0.0) {
             rounds += 1;
-            active = active
-                .iter()
-                .zip(&x)
-                .filter(|(_, &w)| w > 0.0)
-                .map(|(&p, _)| p)
-                .collect();
+            let mut k = 0;
+            for i in 0..m {
+                if x[i] > 0.0 {
+                    active[k] = active[i];
+                    k += 1;
+                }
+            }
+            active.truncate(k);
             continue;
         }
-        return (active, x);
+        return (active.clone(), x.clone());
     }
+}
+
+/// Buffers [`solve_column`] reuses from one block to the next.
+#[derive(Default)]
+struct SolveScratch {
+    full: Vec<f64>,
+    a: Vec<f64>,
+    x: Vec<f64>,
+    active: Vec<usize>,
+    factored: Vec<usize>,
 }
 
 /// Neighbour lists from sparse EASE.
@@ -376,8 +551,8 @@ pub fn ease_lists(
     let columns: Vec<Vec<(u32, f32, u32)>> = (0..n)
         .into_par_iter()
         .map_init(
-            || vec![u32::MAX; n],
-            |pos, j| {
+            || (vec![u32::MAX; n], SolveScratch::default()),
+            |(pos, scratch), j| {
                 if !offerable[j] || gram[j].is_empty() {
                     return Vec::new();
                 }
@@ -425,7 +600,14 @@ pub fn ease_lists(
                 // others', so keep λ and halve the candidate set instead (the
                 // strongest candidates' pairs are the ones most surely present).
                 let cand: Vec<(u32, f64)> = s.iter().map(|c| (c.id, c.score as f64)).collect();
-                let (active, rhs) = solve_column(&cand, diag, lambda, nonnegative, lookup);
+                let fill = |full: &mut [f64], m0: usize| {
+                    for p in 0..m0 {
+                        for q in 0..p {
+                            full[p * m0 + q] = lookup(p, q);
+                        }
+                    }
+                };
+                let (active, rhs) = solve_column(&cand, diag, lambda, nonnegative, fill, scratch);
                 active
                     .iter()
                     .map(|&p| s[p])
@@ -722,8 +904,18 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
                     let mut bound = vec![0.0f32; scopes];
                     by_scope.iter_mut().for_each(Vec::clear);
                     for &k in &acc.touched {
+                        // The brand-wide share a region borrows is the same
+                        // for every region: computed once per SKU, with the
+                        // expression of `RowAcc::gram`.
+                        let at = k as usize * scopes;
+                        let borrowed = (x.prior * acc.w[at] as f64 / w0) as f32;
                         for (s, scored) in by_scope.iter_mut().enumerate() {
-                            let g = acc.gram(k as usize, s, scopes, x.prior, w0);
+                            let g = if s == 0 {
+                                acc.w[at]
+                            } else {
+                                acc.w[at + s] + borrowed
+                            };
+                            let g = if g > 0.0 && g.is_finite() { g } else { 0.0 };
                             if g > 0.0 && g >= bound[s] {
                                 scored.push((g, k));
                                 if m > 0 && scored.len() >= 4 * m.max(64) {
@@ -853,19 +1045,31 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
         let columns: Vec<Vec<(u32, f32, u32)>> = blocks
             .par_iter()
             .enumerate()
-            .map(|(bi, b)| {
+            .map_init(SolveScratch::default, |scratch, (bi, b)| {
                 let rows_at = &row_off[ids_off[bi] as usize..ids_off[bi + 1] as usize];
-                let lookup = |p: usize, q: usize| -> f64 {
-                    let (rp, rq) = (b.rank[p] as usize, b.rank[q] as usize);
-                    let (r, t) = if rp < rq { (rp, rq) } else { (rq, rp) };
-                    f32::from_bits(
-                        arena_ref[rows_at[r] as usize + (t - r - 1)].load(Ordering::Relaxed),
-                    ) as f64
+                // The block's arena rows, each read straight through: the row
+                // of id rank r holds the entries with ranks r+1.. (`order`
+                // maps a rank back to its candidate).
+                let fill = |full: &mut [f64], m0: usize| {
+                    let mut order = vec![0u32; m0];
+                    for (p, &r) in b.rank.iter().enumerate() {
+                        order[r as usize] = p as u32;
+                    }
+                    for (r, &at) in rows_at.iter().enumerate().take(m0.saturating_sub(1)) {
+                        let p = order[r] as usize;
+                        let cells = &arena_ref[at as usize..at as usize + (m0 - r - 1)];
+                        for (cell, &q) in cells.iter().zip(&order[r + 1..]) {
+                            let g = f32::from_bits(cell.load(Ordering::Relaxed)) as f64;
+                            let q = q as usize;
+                            let (hi, lo) = if p > q { (p, q) } else { (q, p) };
+                            full[hi * m0 + lo] = g;
+                        }
+                    }
                 };
                 let d = &diag[b.scope as usize];
                 let cand: Vec<(u32, f64)> =
                     b.cand.iter().map(|c| (c.0, c.1 as f64 - x.l1)).collect();
-                let (active, rhs) = solve_column(&cand, d, x.lambda, x.nonnegative, lookup);
+                let (active, rhs) = solve_column(&cand, d, x.lambda, x.nonnegative, fill, scratch);
                 active
                     .iter()
                     .map(|&p| b.cand[p])
@@ -970,17 +1174,25 @@ mod tests {
             let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&b1), bits(&b2), "n = {n}");
             assert_eq!(bits(&b3), bits(&b2), "n = {n}");
-            // Resuming from the first `done` rows of a previous factor.
-            let done = n / 3;
-            let mut a4 = a1.clone();
-            for (i, row) in a4.chunks_mut(n).enumerate().skip(done) {
-                for (k, v) in row.iter_mut().enumerate().take(i + 1) {
-                    *v = a_orig[i * n + k];
-                }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let (mut a5, mut b5) = (a_orig.clone(), b.clone());
+                // SAFETY: the CPU has AVX2.
+                assert!(unsafe { cholesky_solve_avx2(&mut a5, &mut b5, n, 0.5, 0) });
+                assert_eq!(bits(&b5), bits(&b2), "n = {n}, AVX2 row by row");
             }
-            let mut b4 = b.clone();
-            assert!(cholesky_solve_from(&mut a4, &mut b4, n, 0.5, done));
-            assert_eq!(bits(&b4), bits(&b2), "n = {n}, from row {done}");
+            // Resuming from the first `done` rows of a previous factor.
+            for done in [1, 2, 3, n / 3, n / 2, n - 1] {
+                let mut a4 = a1.clone();
+                for (i, row) in a4.chunks_mut(n).enumerate().skip(done) {
+                    for (k, v) in row.iter_mut().enumerate().take(i + 1) {
+                        *v = a_orig[i * n + k];
+                    }
+                }
+                let mut b4 = b.clone();
+                assert!(cholesky_solve_from(&mut a4, &mut b4, n, 0.5, done));
+                assert_eq!(bits(&b4), bits(&b2), "n = {n}, from row {done}");
+            }
         }
     }
 

@@ -218,11 +218,14 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
     }
 
     // Scopes: brand-wide, and each region with enough training orders.
-    let mut region_orders: BTreeMap<String, u64> = BTreeMap::new();
+    // Counted per region id first, then by slug (one slug per region, not per order).
+    let mut per_region = vec![0u64; data.regions.len()];
     for r in baskets.region.iter().flatten() {
-        *region_orders
-            .entry(slug(&data.regions[*r as usize]))
-            .or_default() += 1;
+        per_region[*r as usize] += 1;
+    }
+    let mut region_orders: BTreeMap<String, u64> = BTreeMap::new();
+    for (r, &k) in per_region.iter().enumerate().filter(|(_, &k)| k > 0) {
+        *region_orders.entry(slug(&data.regions[r])).or_default() += k;
     }
     let mut scope_names: Vec<String> = vec![ALL.to_string()];
     for (r, &k) in &region_orders {
@@ -252,6 +255,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         decay * size.powf(-cfg.basket_exp)
     };
     let weight: Vec<f32> = (0..baskets.len())
+        .into_par_iter()
         .map(|o| weight_of(&baskets, o) as f32)
         .collect();
     let counts = scope_counts(&baskets, n, &weight, &scope_of, scope_names.len());
@@ -404,117 +408,130 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         catalog_prefix = Some(prefix);
     }
 
-    for (s, mut lists) in rows.into_iter().enumerate() {
-        let region = &scope_names[s];
-        let prefix = Manifest::table_prefix(&brand_slug, region, req.version);
-        let mut fallback = vec![false; n];
-        let given = category_fallback(
-            &mut lists,
-            &mut fallback,
-            &category,
-            &counts[s].item_orders,
-            cfg.category_members,
-            cfg.neighbours,
-        );
-        let skus: Vec<SkuFacts> = base
-            .iter()
-            .enumerate()
-            .map(|(i, f)| SkuFacts {
-                popularity: counts[s].item_orders[i],
-                ..f.clone()
-            })
-            .collect();
-        let facts = Facts::new(
-            req.version,
-            &brand_slug,
-            region,
-            counts[s].orders,
-            skus,
-            cfg.popular,
-        );
-        // Facts ids follow the scope's popularity: map the lists onto them.
-        let fid: Vec<u32> = names
-            .iter()
-            .map(|s| facts.id(s).expect("every SKU has facts"))
-            .collect();
-        for l in lists.iter_mut() {
-            for nb in l.iter_mut() {
-                nb.id = fid[nb.id as usize];
+    // The scopes are encoded in parallel (each one's facts are compressed
+    // serially) and then added in scope order, as before.
+    // Per scope: its manifests, figures and KV values.
+    type ScopeOut = (Vec<Manifest>, TableStats, Vec<(String, Vec<u8>)>);
+    let per_scope: Vec<ScopeOut> = rows
+        .into_par_iter()
+        .enumerate()
+        .map(|(s, mut lists)| {
+            let region = &scope_names[s];
+            let prefix = Manifest::table_prefix(&brand_slug, region, req.version);
+            let mut fallback = vec![false; n];
+            let given = category_fallback(
+                &mut lists,
+                &mut fallback,
+                &category,
+                &counts[s].item_orders,
+                cfg.category_members,
+                cfg.neighbours,
+            );
+            let skus: Vec<SkuFacts> = base
+                .iter()
+                .enumerate()
+                .map(|(i, f)| SkuFacts {
+                    popularity: counts[s].item_orders[i],
+                    ..f.clone()
+                })
+                .collect();
+            let facts = Facts::new(
+                req.version,
+                &brand_slug,
+                region,
+                counts[s].orders,
+                skus,
+                cfg.popular,
+            );
+            // Facts ids follow the scope's popularity: map the lists onto them.
+            let fid: Vec<u32> = names
+                .iter()
+                .map(|s| facts.id(s).expect("every SKU has facts"))
+                .collect();
+            for l in lists.iter_mut() {
+                for nb in l.iter_mut() {
+                    nb.id = fid[nb.id as usize];
+                }
             }
-        }
-        let quant = Quantiser::fit(lists.iter().flatten().map(|nb| nb.score));
-        let keyed: Vec<usize> = (0..n).filter(|&i| !lists[i].is_empty()).collect();
-        let shards = keyed.len().div_ceil(cfg.skus_per_shard.max(1)).max(1) as u32;
-        let mut groups: Vec<Vec<NeighbourList>> = vec![Vec::new(); shards as usize];
-        let mut edges = 0;
-        for &i in &keyed {
-            edges += lists[i].len();
-            groups[shard_of(names[i], shards) as usize].push(NeighbourList {
-                sku: names[i].to_string(),
-                fallback: fallback[i],
-                neighbours: std::mem::take(&mut lists[i]),
-            });
-        }
-        // The facts (one value, compressed serially) beside the shards.
-        let (facts_bytes, encoded) = rayon::join(
-            || encode_facts(&facts),
-            || {
-                groups
-                    .par_iter()
-                    .enumerate()
-                    .map(|(k, g)| encode_neighbours(k as u32, &quant, g))
-                    .collect::<Vec<Vec<u8>>>()
-            },
-        );
-        let stats = TableStats {
-            brand: brand_slug.clone(),
-            region: region.clone(),
-            orders: counts[s].orders,
-            skus: n,
-            lists: keyed.len(),
-            fallback_lists: given,
-            edges,
-            shards,
-            neighbour_bytes: encoded.iter().map(|v| v.len() as u64).sum(),
-            facts_bytes: facts_bytes.len() as u64,
-        };
-        let mut values: Vec<(String, Vec<u8>)> = vec![(format!("{prefix}/facts"), facts_bytes)];
-        for (k, v) in encoded.into_iter().enumerate() {
-            values.push((format!("{prefix}/nbr/{k}"), v));
-        }
-        values.extend(brand_keys.iter().cloned());
-        let keys: Vec<ManifestKey> = values
-            .iter()
-            .map(|(k, v)| ManifestKey {
-                key: k.clone(),
-                sha256: sha256_hex(v),
-                bytes: v.len() as u64,
-            })
-            .collect();
-        let manifest = Manifest {
-            format: FORMAT_VERSION,
-            version: req.version.to_string(),
-            brand: brand_slug.clone(),
-            region: region.clone(),
-            built_at: req.built_at.to_string(),
-            prefix,
-            nbr_shards: shards,
-            catalog_prefix: catalog_prefix.clone(),
-            cat_shards,
-            fallback_region: None,
-            keys,
-        };
-        if s == 0 {
-            // Regions without a table of their own borrow the brand-wide one.
-            for r in region_orders.keys().filter(|r| !scope_names.contains(r)) {
-                set.manifests.push(Manifest {
-                    region: r.clone(),
-                    fallback_region: Some(ALL.to_string()),
-                    ..manifest.clone()
+            let quant = Quantiser::fit(lists.iter().flatten().map(|nb| nb.score));
+            let keyed: Vec<usize> = (0..n).filter(|&i| !lists[i].is_empty()).collect();
+            let shards = keyed.len().div_ceil(cfg.skus_per_shard.max(1)).max(1) as u32;
+            let mut groups: Vec<Vec<NeighbourList>> = vec![Vec::new(); shards as usize];
+            let mut edges = 0;
+            for &i in &keyed {
+                edges += lists[i].len();
+                groups[shard_of(names[i], shards) as usize].push(NeighbourList {
+                    sku: names[i].to_string(),
+                    fallback: fallback[i],
+                    neighbours: std::mem::take(&mut lists[i]),
                 });
             }
-        }
-        set.manifests.push(manifest);
+            // The facts (one value, compressed serially) beside the shards.
+            let (facts_bytes, encoded) = rayon::join(
+                || encode_facts(&facts),
+                || {
+                    groups
+                        .par_iter()
+                        .enumerate()
+                        .map(|(k, g)| encode_neighbours(k as u32, &quant, g))
+                        .collect::<Vec<Vec<u8>>>()
+                },
+            );
+            let stats = TableStats {
+                brand: brand_slug.clone(),
+                region: region.clone(),
+                orders: counts[s].orders,
+                skus: n,
+                lists: keyed.len(),
+                fallback_lists: given,
+                edges,
+                shards,
+                neighbour_bytes: encoded.iter().map(|v| v.len() as u64).sum(),
+                facts_bytes: facts_bytes.len() as u64,
+            };
+            let mut values: Vec<(String, Vec<u8>)> = vec![(format!("{prefix}/facts"), facts_bytes)];
+            for (k, v) in encoded.into_iter().enumerate() {
+                values.push((format!("{prefix}/nbr/{k}"), v));
+            }
+            values.extend(brand_keys.iter().cloned());
+            let keys: Vec<ManifestKey> = values
+                .iter()
+                .map(|(k, v)| ManifestKey {
+                    key: k.clone(),
+                    sha256: sha256_hex(v),
+                    bytes: v.len() as u64,
+                })
+                .collect();
+            let manifest = Manifest {
+                format: FORMAT_VERSION,
+                version: req.version.to_string(),
+                brand: brand_slug.clone(),
+                region: region.clone(),
+                built_at: req.built_at.to_string(),
+                prefix,
+                nbr_shards: shards,
+                catalog_prefix: catalog_prefix.clone(),
+                cat_shards,
+                fallback_region: None,
+                keys,
+            };
+            let mut manifests = Vec::new();
+            if s == 0 {
+                // Regions without a table of their own borrow the brand-wide one.
+                for r in region_orders.keys().filter(|r| !scope_names.contains(r)) {
+                    manifests.push(Manifest {
+                        region: r.clone(),
+                        fallback_region: Some(ALL.to_string()),
+                        ..manifest.clone()
+                    });
+                }
+            }
+            manifests.push(manifest);
+            (manifests, stats, values)
+        })
+        .collect();
+    for (manifests, stats, values) in per_scope {
+        set.manifests.extend(manifests);
         set.tables.push(stats);
         set.values.extend(values);
     }
