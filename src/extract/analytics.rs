@@ -453,16 +453,23 @@ impl GaEcommerce {
     }
 }
 
-fn as_order_id(v: &JsValue) -> Option<String> {
+/// An order id: a string or integer of at most 64 characters.
+pub(super) fn as_order_id(v: &JsValue) -> Option<String> {
     v.as_id().filter(|s| s.len() <= 64)
+}
+
+/// A currency code: a non-empty string of at most 8 characters.
+pub(super) fn as_currency(v: &JsValue) -> Option<String> {
+    v.as_str()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty() && c.len() <= 8)
 }
 
 fn currency_of(o: &JsValue) -> Option<String> {
     CURRENCY_FIELDS
         .iter()
-        .find_map(|f| o.get(f).and_then(JsValue::as_str))
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty() && c.len() <= 8)
+        .find_map(|f| o.get(f).filter(|v| v.as_str().is_some()))
+        .and_then(as_currency)
 }
 
 fn first_f64(o: &JsValue, fields: &[&str]) -> Option<f64> {

@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use super::analytics::Payload;
+use super::analytics::{as_currency, as_order_id, sku_of, Payload};
 use super::config::ExtractConfig;
 use super::jsvalue::JsValue;
 use super::Item;
@@ -119,9 +119,9 @@ pub fn object(o: &JsValue, how: &str) -> Option<Payload> {
     Some(Payload {
         kind: "criteo",
         source: source("criteo", how),
-        order_id: o.get("id").and_then(order_id),
+        order_id: o.get("id").and_then(as_order_id),
         items: items(o.get("item"), &shape),
-        currency: o.get("currency").and_then(currency),
+        currency: o.get("currency").and_then(as_currency),
         total: None,
     })
 }
@@ -152,7 +152,7 @@ pub fn woocommerce_ga4(value: &JsValue, how: &str, cfg: &ExtractConfig) -> Optio
                 .and_then(JsValue::as_id)
                 .map(|s| s.trim_start_matches('#').to_string())
                 .filter(|s| !s.is_empty())
-                .or_else(|| super::analytics::sku_of(it, cfg, &[]))?;
+                .or_else(|| sku_of(it, cfg, &[]))?;
             let prices = it.get("prices");
             Some(Item {
                 sku,
@@ -167,11 +167,11 @@ pub fn woocommerce_ga4(value: &JsValue, how: &str, cfg: &ExtractConfig) -> Optio
     Some(Payload {
         kind: "woocommerce-ga4",
         source: source("woocommerce-ga4", how),
-        order_id: order.get("id").and_then(order_id),
+        order_id: order.get("id").and_then(as_order_id),
         items,
         currency: totals
             .and_then(|t| t.get("currency_code"))
-            .and_then(currency),
+            .and_then(as_currency),
         total: totals
             .and_then(|t| t.get("total_price"))
             .and_then(JsValue::as_f64)
@@ -234,9 +234,9 @@ fn klaviyo(p: &JsValue, how: &str) -> Payload {
         source: source("klaviyo", how),
         order_id: ["OrderId", "order_id", "$event_id"]
             .iter()
-            .find_map(|f| p.get(f).and_then(order_id)),
+            .find_map(|f| p.get(f).and_then(as_order_id)),
         items: items(p.get("Items"), &shape),
-        currency: p.get("Currency").and_then(currency),
+        currency: p.get("Currency").and_then(as_currency),
         total: p.get("$value").and_then(JsValue::as_f64),
     }
 }
@@ -247,9 +247,9 @@ fn flat(kind: &'static str, p: &JsValue, items: Vec<Item>, how: &str) -> Payload
     Payload {
         kind,
         source: source(kind, how),
-        order_id: p.get("order_id").and_then(order_id),
+        order_id: p.get("order_id").and_then(as_order_id),
         items,
-        currency: p.get("currency").and_then(currency),
+        currency: p.get("currency").and_then(as_currency),
         total: p.get("value").and_then(JsValue::as_f64),
     }
 }
@@ -308,17 +308,8 @@ fn ids(v: Option<&JsValue>) -> Vec<Item> {
 }
 
 fn sku(v: &JsValue) -> Option<String> {
-    v.as_id().filter(|s| !s.is_empty() && s.len() <= 128)
-}
-
-fn order_id(v: &JsValue) -> Option<String> {
-    v.as_id().filter(|s| !s.is_empty() && s.len() <= 64)
-}
-
-fn currency(v: &JsValue) -> Option<String> {
-    v.as_str()
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty() && c.len() <= 8)
+    // `as_id` is never empty.
+    v.as_id().filter(|s| s.len() <= 128)
 }
 
 #[cfg(test)]

@@ -67,9 +67,7 @@ impl ScriptKind {
             // and Cloudflare Rocket Loader (`<hash>-text/javascript`).
             "text/partytown" | "rocketlazyloadscript" | "pmdelayedscript" => ScriptKind::JavaScript,
             t if t.ends_with("json") || t == "text/x-magento-init" => ScriptKind::Json,
-            t if t.ends_with("/javascript") || t.ends_with("-text/javascript") => {
-                ScriptKind::JavaScript
-            }
+            t if t.ends_with("/javascript") => ScriptKind::JavaScript,
             _ => ScriptKind::Ignored,
         }
     }

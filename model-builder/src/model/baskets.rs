@@ -125,8 +125,9 @@ impl Baskets {
         out
     }
 
-    /// Inverted index: for each SKU id `< n_items`, the baskets containing it.
-    pub fn inverted(&self, n_items: usize) -> (Vec<u32>, Vec<u32>) {
+    /// For each SKU id `< n_items`, where its baskets start in an inverted
+    /// index ([`Baskets::inverted`]); entry `n_items` is the total.
+    pub fn item_starts(&self, n_items: usize) -> Vec<u32> {
         let mut start = vec![0u32; n_items + 1];
         for &s in &self.items {
             start[s as usize + 1] += 1;
@@ -134,6 +135,12 @@ impl Baskets {
         for i in 0..n_items {
             start[i + 1] += start[i];
         }
+        start
+    }
+
+    /// Inverted index: for each SKU id `< n_items`, the baskets containing it.
+    pub fn inverted(&self, n_items: usize) -> (Vec<u32>, Vec<u32>) {
+        let start = self.item_starts(n_items);
         let mut fill = start.clone();
         let mut orders = vec![0u32; self.items.len()];
         for o in 0..self.len() {

@@ -700,13 +700,7 @@ impl Packed {
     pub fn new(b: &Baskets, weight: &[f32], scope_of: &[u8], n: usize) -> Self {
         let total = b.items.len() + 2 * b.len();
         assert!(total < u32::MAX as usize, "too many basket lines");
-        let mut inv_start = vec![0u32; n + 1];
-        for &s in &b.items {
-            inv_start[s as usize + 1] += 1;
-        }
-        for i in 0..n {
-            inv_start[i + 1] += inv_start[i];
-        }
+        let inv_start = b.item_starts(n);
         let mut fill = inv_start.clone();
         let mut inv = vec![0u32; b.items.len()];
         let mut data = Vec::with_capacity(total);
