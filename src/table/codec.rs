@@ -29,14 +29,60 @@ pub enum Kind {
 
 /// Serialises `value` with msgpack, compresses it and wraps it in the envelope.
 pub fn seal<T: Serialize>(kind: Kind, value: &T) -> Vec<u8> {
+    seal_columns(kind, value, &[])
+}
+
+/// Like [`seal`], but the last `tail.len()` runs of the serialised value (of
+/// the given byte lengths, in order) each start a new deflate block, so every
+/// column gets a Huffman code of its own instead of one shared with unlike
+/// data. The stream stays plain deflate: readers need no change.
+pub fn seal_columns<T: Serialize>(kind: Kind, value: &T, tail: &[usize]) -> Vec<u8> {
     let raw = rmp_serde::to_vec(value).expect("table structures always serialise");
-    let packed = miniz_oxide::deflate::compress_to_vec(&raw, 9);
+    let packed = deflate_segments(&raw, tail);
     let mut out = Vec::with_capacity(HEADER + packed.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.push(kind as u8);
     out.extend_from_slice(&crc32(&packed).to_le_bytes());
     out.extend_from_slice(&packed);
+    out
+}
+
+/// Raw deflate (level 9) of `raw`, with a block boundary (a sync flush) before
+/// each of the trailing runs whose lengths `tail` gives.
+fn deflate_segments(raw: &[u8], tail: &[usize]) -> Vec<u8> {
+    use miniz_oxide::deflate::core::{
+        compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+    };
+    let tail_len: usize = tail.iter().sum();
+    assert!(tail_len <= raw.len(), "column runs longer than the value");
+    let mut cuts = vec![raw.len() - tail_len];
+    for &len in tail {
+        cuts.push(cuts[cuts.len() - 1] + len);
+    }
+    let mut compressor = CompressorOxide::new(create_comp_flags_from_zip_params(9, 0, 0));
+    let mut out = vec![0u8; raw.len() / 2 + 64];
+    let (mut at, mut written) = (0usize, 0usize);
+    for (i, &end) in cuts.iter().enumerate() {
+        let flush = if i + 1 == cuts.len() {
+            TDEFLFlush::Finish
+        } else {
+            TDEFLFlush::Sync
+        };
+        loop {
+            let (status, used, produced) =
+                compress(&mut compressor, &raw[at..end], &mut out[written..], flush);
+            at += used;
+            written += produced;
+            match status {
+                TDEFLStatus::Done => break,
+                TDEFLStatus::Okay if at == end && out.len() - written >= 64 => break,
+                TDEFLStatus::Okay => out.resize(out.len() * 2 + 64, 0),
+                _ => panic!("deflate failed: {status:?}"),
+            }
+        }
+    }
+    out.truncate(written);
     out
 }
 
@@ -75,6 +121,32 @@ pub fn open<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T, TableErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_blocks_inflate_to_the_same_value() {
+        let mut x = 0x9e37_79b9_u32;
+        let noise: Vec<u8> = (0..20_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        let v: (u32, Vec<u32>, Vec<u8>, Vec<u8>) = (7, (0..300).collect(), vec![3; 5000], noise);
+        let cols = [
+            rmp_serde::to_vec(&v.2).unwrap().len(),
+            rmp_serde::to_vec(&v.3).unwrap().len(),
+        ];
+        let bytes = seal_columns(Kind::Facts, &v, &cols);
+        assert_eq!(
+            open::<(u32, Vec<u32>, Vec<u8>, Vec<u8>)>(Kind::Facts, &bytes).unwrap(),
+            v
+        );
+        let empty: Vec<u8> = Vec::new();
+        let bytes = seal_columns(Kind::Facts, &empty, &[1]);
+        assert_eq!(open::<Vec<u8>>(Kind::Facts, &bytes).unwrap(), empty);
+    }
 
     #[test]
     fn envelope_roundtrip_and_rejections() {
