@@ -5,8 +5,12 @@ use serde::{Deserialize, Serialize};
 const OCTAVES: f32 = 16.0;
 
 /// Maps positive scores to `1..=255` on a log scale below `top` (level 255 =
-/// `top`, each level ≈ 4.4 % apart); 0 means "no score". The edge sums the
-/// dequantised values, so the builder evaluates exactly what is served.
+/// `top`); 0 means "no score". The encoder uses the odd levels only (128
+/// steps, each ≈ 9 % apart at 16 octaves): half the resolution measured the
+/// same offers (validation HR@3 0.1355 → 0.1359, test 0.1184 → 0.1183) for
+/// 0.11 fewer bytes per edge. The reader maps any level, so finer tables still
+/// read. The edge sums the dequantised values, so the builder evaluates
+/// exactly what is served.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Quantiser {
     /// The largest score of the table.
@@ -57,7 +61,8 @@ impl Quantiser {
             return 0;
         }
         let level = 255.0 + (score / self.top).log2() * 255.0 / self.octaves;
-        level.round().clamp(1.0, 255.0) as u8
+        let step = ((level - 1.0) / 2.0).round().clamp(0.0, 127.0);
+        (1.0 + 2.0 * step) as u8
     }
 
     /// Score represented by level `q` (0 for 0).
@@ -83,7 +88,7 @@ mod tests {
         let f = Quantiser::fit([0.0, 1.0, 2.0, 4.0, 8.0].into_iter());
         assert_eq!((f.top, f.octaves), (8.0, 4.0));
         assert_eq!(f.quantise(8.0), 255);
-        assert_eq!(f.quantise(1.0), 64);
+        assert_eq!(f.quantise(1.0), 63);
         let mut last = 0;
         for i in 1..1000 {
             let s = 2.0 * (i as f32 / 1000.0);
@@ -91,7 +96,8 @@ mod tests {
             assert!(l >= last);
             last = l;
             let back = q.dequantise(l);
-            assert!((back / s - 1.0).abs() < 0.03, "{s} -> {l} -> {back}");
+            assert_eq!(l % 2, 1, "{s} -> {l}: odd levels only");
+            assert!((back / s - 1.0).abs() < 0.06, "{s} -> {l} -> {back}");
         }
     }
 }
