@@ -360,6 +360,78 @@ fn mapping_filters_gzip_and_jsonl() {
 }
 
 #[test]
+fn semicolons_decimal_commas_tabs_and_other_timestamp_layouts() {
+    let dir = tempfile::tempdir().unwrap();
+    // The Online Retail layout as a European spreadsheet saves it: `;`,
+    // decimal commas, US-style dates without leading zeros.
+    let csv =
+        "InvoiceNo;StockCode;Description;Quantity;InvoiceDate;UnitPrice;CustomerID;Country\r\n\
+        536365;85123A;\"HANGER; WHITE\";6;12/1/2010 8:26;2,55;17850;United Kingdom\r\n\
+        536365;71053;LANTERN;6;12/1/2010 8:26;3,39;17850;United Kingdom\r\n\
+        C536366;85123A;HANGER;-1;12/1/2010 8:28;2,55;17850;United Kingdom\r\n\
+        536368;85123A;HANGER;2;12/1/2010 8:34;2,55;13047;United Kingdom\r\n\
+        536368;71053;LANTERN;2;12/1/2010 8:34;1.003,39;13047;United Kingdom\r\n";
+    let orders = dir.path().join("retail-eu.csv");
+    std::fs::write(&orders, csv).unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/online-retail.toml");
+    let mapping = dir.path().join("eu.toml");
+    let text = std::fs::read_to_string(shipped).unwrap().replace(
+        "format = \"csv\"",
+        "format = \"csv\"\nts_format = \"%m/%d/%Y %H:%M\"",
+    );
+    std::fs::write(&mapping, text).unwrap();
+    let out = dir.path().join("t");
+    let build = |orders: &Path, mapping: Option<&Path>, out: &Path| {
+        let mut args = vec!["build", "--orders", orders.to_str().unwrap()];
+        if let Some(m) = mapping {
+            args.extend(["--mapping", m.to_str().unwrap()]);
+        }
+        args.extend(["--out", out.to_str().unwrap(), "-q"]);
+        run(&args)
+    };
+    let o = build(&orders, Some(&mapping), &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
+    assert_eq!(summary["ingest"]["kept"], 4);
+    assert_eq!(summary["ingest"]["filtered"], 1);
+    let res = recommend(
+        &out,
+        &["-k", "1"],
+        "{\"skus\":[\"85123A\"],\"region\":\"United Kingdom\"}\n",
+    );
+    assert_eq!(skus(&res[0]), ["71053"]);
+
+    // Without the layout, the dates are refused with the row, the field
+    // and what would read them.
+    let o = build(&orders, Some(Path::new(shipped)), &dir.path().join("t2"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("retail-eu.csv:2: field `InvoiceDate`: not a timestamp")
+            && err.contains("ts_format"),
+        "{err}"
+    );
+
+    // Tab-separated, Unix epoch milliseconds, the generic schema.
+    let mut tsv = String::from("order_id\tsku\tts\tprice\n");
+    for o in 0..40 {
+        let ts = 1_700_000_000_000u64 + o * 3_600_000;
+        for sku in ["A", "B", ["X", "Y"][o as usize % 2]] {
+            tsv.push_str(&format!("{o}\t{sku}\t{ts}\t1,50\n"));
+        }
+    }
+    let orders = dir.path().join("orders.tsv");
+    std::fs::write(&orders, tsv).unwrap();
+    let out3 = dir.path().join("t3");
+    let o = build(&orders, None, &out3);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        skus(&recommend(&out3, &["-k", "1"], "{\"skus\":[\"A\"]}\n")[0]),
+        ["B"]
+    );
+}
+
+#[test]
 fn jsonl_orders_with_nested_lines() {
     let dir = tempfile::tempdir().unwrap();
     // One order per line, its lines in `line_items` (found by name); a line's

@@ -132,7 +132,7 @@ impl Acc {
 fn parse_time(s: &str, flag: &str) -> Result<i64> {
     match parse_timestamp(s) {
         Some(t) => Ok(t),
-        None => bail!("--{flag}: not a timestamp (RFC 3339 or YYYY-MM-DD HH:MM:SS): {s:?}"),
+        None => bail!("--{flag}: not a timestamp (RFC 3339, YYYY-MM-DD HH:MM:SS, YYYYMMDD or Unix epoch): {s:?}"),
     }
 }
 

@@ -46,9 +46,8 @@ fn parse_row(
     let num = |i: usize| -> Result<Option<f32>, InputError> {
         match val(i) {
             None => Ok(None),
-            Some(v) => v
-                .parse::<f32>()
-                .ok()
+            Some(v) => super::mapping::parse_number(&v)
+                .map(|x| x as f32)
                 .filter(|x| x.is_finite() && *x >= 0.0)
                 .map(Some)
                 .ok_or_else(|| err(i, format!("not a non-negative number: {v:?}"))),
@@ -130,6 +129,7 @@ pub fn load_catalog(path: &Path) -> Result<Vec<CatalogRow>, InputError> {
         }
     } else {
         let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(super::split::sniff_delimiter(text.as_bytes()))
             .flexible(true)
             .from_reader(text.as_bytes());
         let header: Vec<String> = rdr

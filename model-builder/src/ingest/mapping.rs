@@ -13,8 +13,16 @@
 //! JSON Lines may hold one order line per line, or one order per line with
 //! its lines in an array (`items = "line_items"`; a line's own fields win
 //! over the order's).
+//!
+//! CSV exports from European tools often use `;`: the delimiter is read from
+//! the header (`,`, `;`, tab or `|`) unless `delimiter = ";"` names it.
+//! Timestamps in a layout the built-in ones miss take `ts_format =
+//! "%m/%d/%Y %H:%M"` (see [`TsFormat`]).
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use super::time::parse_timestamp;
+use super::ts_format::TsFormat;
 
 use regex::Regex;
 use serde::Deserialize;
@@ -78,6 +86,12 @@ pub struct MappingSpec {
     /// line objects (by default `items`, `line_items`, `lines` or `products`
     /// when the order object has no SKU field of its own).
     pub items: Option<String>,
+    /// CSV field delimiter, one character (`\t` for tab); by default read
+    /// from the header line.
+    pub delimiter: Option<String>,
+    /// Layout of the `ts` column (`strftime` subset); by default RFC 3339,
+    /// `YYYY-MM-DD[ HH:MM[:SS]]`, `YYYYMMDD` or Unix epoch numbers.
+    pub ts_format: Option<String>,
 }
 
 /// A compiled test of a filter.
@@ -125,10 +139,31 @@ pub enum Verdict {
     NotANumber,
 }
 
+/// A number as exports write it: `5.99`, or with a decimal comma (`5,99`, as
+/// `;`-separated European exports do), or with thousands separators
+/// (`1,331.99`, `1.331,99`, `1,331,000`). A single comma with no dot is
+/// read as the decimal point. Only finite values.
+pub fn parse_number(value: &str) -> Option<f64> {
+    let v = value.trim();
+    if let Ok(x) = v.parse::<f64>() {
+        return x.is_finite().then_some(x);
+    }
+    let (commas, dots) = (v.matches(',').count(), v.matches('.').count());
+    let plain = match (commas, dots) {
+        (0, _) => return None,
+        (1, 0) => v.replace(',', "."),
+        (_, 0) => v.replace(',', ""),
+        _ if v.rfind(',') > v.rfind('.') && commas == 1 => v.replace('.', "").replace(',', "."),
+        _ if v.rfind('.') > v.rfind(',') && dots == 1 => v.replace(',', ""),
+        _ => return None,
+    };
+    plain.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
 impl Filter {
     /// Applies the test to a value (a missing value is the empty string).
     pub fn check(&self, value: &str) -> Verdict {
-        let num = || value.trim().parse::<f64>().ok();
+        let num = || parse_number(value);
         let keep = match &self.test {
             Test::StartsWith(p) => value.starts_with(p.as_str()),
             Test::NotStartsWith(p) => !value.starts_with(p.as_str()),
@@ -172,6 +207,10 @@ pub struct Mapping {
     pub filters: Vec<Filter>,
     /// JSON Lines: the field of an order object that holds its line objects.
     pub items: Option<String>,
+    /// CSV delimiter named by the mapping (else read from the header).
+    pub delimiter: Option<u8>,
+    /// The `ts` column's layout named by the mapping.
+    pub ts_format: Option<TsFormat>,
 }
 
 impl Default for Mapping {
@@ -217,6 +256,24 @@ impl Mapping {
                 ));
             }
         }
+        let delimiter = match spec.delimiter.as_deref() {
+            None => None,
+            Some("\\t" | "tab") => Some(b'\t'),
+            Some(d) if d.len() == 1 && !matches!(d, "\"" | "\r" | "\n") => Some(d.as_bytes()[0]),
+            Some(d) => {
+                return Err(InputError::file(
+                    path,
+                    format!("delimiter must be one ASCII character other than a quote or line break (or \"\\t\"), not {d:?}"),
+                ))
+            }
+        };
+        let ts_format = match spec.ts_format.as_deref() {
+            None => None,
+            Some(t) => Some(
+                TsFormat::compile(t)
+                    .map_err(|e| InputError::file(path, format!("ts_format {t:?}: {e}")))?,
+            ),
+        };
         let columns: Vec<String> = FIELDS
             .iter()
             .map(|f| {
@@ -282,9 +339,28 @@ impl Mapping {
         Ok(Mapping {
             format: spec.format,
             items: spec.items,
+            delimiter,
+            ts_format,
             columns,
             filters,
         })
+    }
+
+    /// Unix seconds of a `ts` value, read with the mapping's layout if it
+    /// names one, else with the built-in ones.
+    pub fn timestamp(&self, value: &str) -> Option<i64> {
+        match &self.ts_format {
+            Some(f) => f.parse(value),
+            None => parse_timestamp(value),
+        }
+    }
+
+    /// What a `ts` value must look like, for error messages.
+    pub fn timestamp_layouts(&self) -> String {
+        match &self.ts_format {
+            Some(f) => format!("layout {:?} from the mapping's ts_format", f.text()),
+            None => "RFC 3339, YYYY-MM-DD HH:MM:SS, YYYYMMDD or Unix epoch; a mapping's ts_format reads others".into(),
+        }
     }
 }
 
@@ -336,5 +412,48 @@ mod tests {
         let e = compile("[[filters]]\nfield = \"sku\"\nmatches = \"(\"").unwrap_err();
         assert!(e.to_string().contains("bad pattern"), "{e}");
         assert!(compile("format = \"xml\"").is_err());
+        let e = compile("delimiter = \";;\"").unwrap_err();
+        assert!(e.to_string().contains("delimiter"), "{e}");
+        let e = compile("ts_format = \"%d/%m/%Q\"").unwrap_err();
+        assert!(
+            e.to_string().contains("ts_format") && e.to_string().contains("%Q"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn numbers_with_decimal_commas_and_thousands_separators() {
+        for (text, want) in [
+            ("5.99", Some(5.99)),
+            (" 5,99 ", Some(5.99)),
+            ("-2", Some(-2.0)),
+            ("1,331.99", Some(1331.99)),
+            ("1.331,99", Some(1331.99)),
+            ("1,331,000", Some(1_331_000.0)),
+            ("1.331.000,5", Some(1_331_000.5)),
+            ("1,2,3.4.5", None),
+            ("abc", None),
+            ("", None),
+            ("inf", None),
+        ] {
+            assert_eq!(parse_number(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn delimiter_and_timestamp_layout() {
+        assert_eq!(compile("delimiter = \";\"").unwrap().delimiter, Some(b';'));
+        assert_eq!(
+            compile("delimiter = \"\\t\"").unwrap().delimiter,
+            Some(b'\t')
+        );
+        assert_eq!(compile("").unwrap().delimiter, None);
+        let m = compile("ts_format = \"%m/%d/%Y %H:%M\"").unwrap();
+        assert_eq!(m.timestamp("12/1/2010 8:26"), Some(1_291_191_960));
+        assert_eq!(m.timestamp("2010-12-01 08:26"), None);
+        assert_eq!(
+            compile("").unwrap().timestamp("2010-12-01 08:26"),
+            Some(1_291_191_960)
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod orders;
 pub mod source;
 mod split;
 pub mod time;
+pub mod ts_format;
 
 pub use catalog::{load_catalog, CatalogRow};
 pub use mapping::Mapping;

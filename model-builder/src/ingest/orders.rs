@@ -10,10 +10,9 @@ use std::sync::mpsc;
 use rustc_hash::FxHashMap;
 
 use super::error::InputError;
-use super::mapping::{Mapping, Verdict, FIELDS};
+use super::mapping::{parse_number, Mapping, Verdict, FIELDS};
 use super::source::{format_of, open};
-use super::split::{last_record_end, Records};
-use super::time::parse_timestamp;
+use super::split::{last_record_end, sniff_delimiter, Records};
 
 const ORDER_ID: usize = 0;
 const SKU: usize = 1;
@@ -217,31 +216,26 @@ fn check_row<'a>(
     let sku = required(SKU)?;
     let ts = match value(TS) {
         None => None,
-        Some(v) => Some(parse_timestamp(v).ok_or_else(|| {
+        Some(v) => Some(mapping.timestamp(v).ok_or_else(|| {
             InputError::at(
                 file,
                 line,
                 Some(&cols[TS]),
-                format!("not a timestamp (RFC 3339 or YYYY-MM-DD HH:MM:SS): {v:?}"),
+                format!("not a timestamp ({}): {v:?}", mapping.timestamp_layouts()),
             )
         })?),
     };
     let number = |slot: usize| -> Result<Option<f64>, InputError> {
         match value(slot) {
             None => Ok(None),
-            Some(v) => v
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .map(Some)
-                .ok_or_else(|| {
-                    InputError::at(
-                        file,
-                        line,
-                        Some(&cols[slot]),
-                        format!("not a number: {v:?}"),
-                    )
-                }),
+            Some(v) => parse_number(v).map(Some).ok_or_else(|| {
+                InputError::at(
+                    file,
+                    line,
+                    Some(&cols[slot]),
+                    format!("not a number: {v:?}"),
+                )
+            }),
         }
     };
     let price = number(PRICE)?;
@@ -341,16 +335,23 @@ impl<'m> Builder<'m> {
     fn csv(
         &mut self,
         path: &Path,
-        reader: Box<dyn BufRead + Send>,
+        mut reader: Box<dyn BufRead + Send>,
         chunk_bytes: usize,
         plain_size: Option<u64>,
     ) -> Result<(), InputError> {
         let (cols, filter_slots) = needed_columns(self.mapping);
         let mapping = self.mapping;
         let skip_bad_rows = self.opts.skip_bad_rows;
+        let delim = match mapping.delimiter {
+            Some(d) => d,
+            // The reader's first buffer holds the header line (or most of it).
+            None => sniff_delimiter(reader.fill_buf().map_err(|e| {
+                InputError::at(path, 1, None, format!("cannot read the header: {e}"))
+            })?),
+        };
         std::thread::scope(|threads| {
             let (tx, rx) = mpsc::sync_channel::<Piece>(2);
-            threads.spawn(move || read_pieces(reader, chunk_bytes, tx));
+            threads.spawn(move || read_pieces(reader, chunk_bytes, delim, tx));
             let first = match rx.recv() {
                 Ok(Piece::Chunk { data, .. }) => data,
                 Ok(Piece::Failed { err, .. }) => {
@@ -364,6 +365,7 @@ impl<'m> Builder<'m> {
                 Err(_) => Vec::new(),
             };
             let mut hdr = csv::ReaderBuilder::new()
+                .delimiter(delim)
                 .flexible(true)
                 .from_reader(&first[..]);
             let header = hdr.byte_headers().map_err(|e| {
@@ -390,9 +392,10 @@ impl<'m> Builder<'m> {
                         1,
                         Some(&cols[slot]),
                         format!(
-                            "required column missing from the header (field `{}`; header: {})",
+                            "required column missing from the header (field `{}`; header split on {:?}: {}; a mapping's `delimiter` names another)",
                             FIELDS[slot],
-                            names.join(",")
+                            delim as char,
+                            names.join(" | ")
                         ),
                     ));
                 }
@@ -414,6 +417,7 @@ impl<'m> Builder<'m> {
                 index: &index,
                 filter_slots: &filter_slots,
                 skip_bad_rows,
+                delim,
             };
             let spec = &spec;
             let (otx, orx) = mpsc::channel::<(usize, ChunkOut)>();
@@ -709,7 +713,12 @@ fn fill(reader: &mut dyn BufRead, buf: &mut Vec<u8>, want: usize) -> std::io::Re
 
 /// The reader thread: cuts the input into chunks of about `size` bytes at
 /// record ends (see [`last_record_end`]).
-fn read_pieces(mut reader: Box<dyn BufRead + Send>, size: usize, tx: mpsc::SyncSender<Piece>) {
+fn read_pieces(
+    mut reader: Box<dyn BufRead + Send>,
+    size: usize,
+    delim: u8,
+    tx: mpsc::SyncSender<Piece>,
+) {
     let mut buf: Vec<u8> = Vec::with_capacity(size.min(1 << 26) + (size.min(1 << 26) >> 4));
     let mut base = 0u64;
     let mut want = size;
@@ -727,7 +736,7 @@ fn read_pieces(mut reader: Box<dyn BufRead + Send>, size: usize, tx: mpsc::SyncS
                 Err(err) => {
                     // Whole records before the error are read; the error
                     // belongs to the record after them.
-                    if let Some(end) = last_record_end(&buf, at_start) {
+                    if let Some(end) = last_record_end(&buf, at_start, delim) {
                         let rest = buf.split_off(end);
                         let lines = count_newlines(&buf);
                         if tx.send(Piece::Chunk { data: buf, base }).is_err() {
@@ -750,7 +759,7 @@ fn read_pieces(mut reader: Box<dyn BufRead + Send>, size: usize, tx: mpsc::SyncS
             }
             return;
         }
-        let Some(end) = last_record_end(&buf, at_start) else {
+        let Some(end) = last_record_end(&buf, at_start, delim) else {
             // One record longer than the chunk: read on.
             want = buf.len() + size;
             continue;
@@ -777,6 +786,7 @@ struct ChunkSpec<'m> {
     index: &'m [Option<usize>],
     filter_slots: &'m [usize],
     skip_bad_rows: bool,
+    delim: u8,
 }
 
 /// An order as first seen in a chunk (ids local to the chunk).
@@ -907,7 +917,7 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
     };
     let mut last: Option<(u32, u32)> = None;
     let path = spec.path;
-    let mut record = Records::new(chunk, header);
+    let mut record = Records::new(chunk, header, spec.delim);
     if header {
         record.next_record();
     }
@@ -1157,7 +1167,7 @@ mod tests {
         let bad_line = bad_line.unwrap();
         let path = write(&dir, "o.csv", &data);
         let expected = format!(
-            "{}:{bad_line}: field `ts`: not a timestamp (RFC 3339 or YYYY-MM-DD HH:MM:SS): \"yesterday\"",
+            "{}:{bad_line}: field `ts`: not a timestamp (RFC 3339, YYYY-MM-DD HH:MM:SS, YYYYMMDD or Unix epoch; a mapping's ts_format reads others): \"yesterday\"",
             path.display()
         );
         for chunk in [4096, 65_536, usize::MAX / 4] {

@@ -2,8 +2,9 @@
 //! on separate threads with exactly the records (and line numbers) a single
 //! `csv` reader over the whole input would produce.
 //!
-//! The quote rules are those of `csv_core` with the defaults the ingest uses
-//! (`,` delimiter, `"` quote with doubling, CR, LF or CRLF terminators): a
+//! The quote rules are those of `csv_core` with the dialect the ingest uses
+//! (a one-byte delimiter, `,` unless the mapping names another or the header
+//! shows one, `"` quote with doubling, CR, LF or CRLF terminators): a
 //! quote opens a quoted field only at the start of a field; inside one, `""`
 //! is a literal quote and any other `"` closes it. A record ends at the first
 //! CR or LF outside quotes; the cut goes just after that byte, so that the
@@ -33,13 +34,39 @@ fn is_term(b: u8) -> bool {
     b == b'\r' || b == b'\n'
 }
 
+/// Delimiters [`sniff_delimiter`] considers.
+const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// The delimiter of a CSV whose input starts with `head`: of `,`, `;`, tab
+/// and `|`, the one found most often outside quotes on the first line (the
+/// header); `,` when none is.
+pub(crate) fn sniff_delimiter(head: &[u8]) -> u8 {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let mut counts = [0usize; CANDIDATES.len()];
+    let mut quoted = false;
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\r' | b'\n' if !quoted => break,
+            _ if !quoted => {
+                if let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
+                    counts[i] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let best = (0..CANDIDATES.len()).fold(0, |a, i| if counts[i] > counts[a] { i } else { a });
+    CANDIDATES[best]
+}
+
 /// End of the last complete record of `buf`, which begins at a record start:
 /// the index just past the CR or LF that ended it. `None` when `buf` holds no
 /// record end that can be told apart from a still-open quoted field.
 ///
 /// `at_file_start`: `buf` starts the file, where `csv` skips a UTF-8
-/// byte-order mark.
-pub(crate) fn last_record_end(buf: &[u8], at_file_start: bool) -> Option<usize> {
+/// byte-order mark. `delim`: the field delimiter.
+pub(crate) fn last_record_end(buf: &[u8], at_file_start: bool, delim: u8) -> Option<usize> {
     let first = if at_file_start && buf.starts_with(b"\xef\xbb\xbf") {
         3
     } else {
@@ -54,7 +81,7 @@ pub(crate) fn last_record_end(buf: &[u8], at_file_start: bool) -> Option<usize> 
             segs.push((a, buf.len()));
             break;
         };
-        if q == first || matches!(buf[q - 1], b',' | b'\r' | b'\n') {
+        if q == first || buf[q - 1] == delim || is_term(buf[q - 1]) {
             segs.push((a, q));
             let mut j = q + 1;
             loop {
@@ -89,8 +116,9 @@ pub(crate) fn last_record_end(buf: &[u8], at_file_start: bool) -> Option<usize> 
     None
 }
 
-/// Reads the records of one chunk as `csv` (flexible, default dialect) would,
-/// with the same line positions, lending fields that are plain slices of the
+/// Reads the records of one chunk as `csv` (flexible) would, but with the
+/// line each record starts on (`csv` counts blank lines and a CRLF's LF
+/// before a record into the record before), lending fields that are plain slices of the
 /// chunk and copying only quoted fields with `""` or text after the closing
 /// quote.
 pub(crate) struct Records<'a> {
@@ -101,12 +129,14 @@ pub(crate) struct Records<'a> {
     /// (start, end, in scratch) per field of the current record.
     fields: Vec<(usize, usize, bool)>,
     scratch: Vec<u8>,
+    delim: u8,
 }
 
 impl<'a> Records<'a> {
     /// `at_file_start`: a UTF-8 byte-order mark at the start is skipped, as
-    /// `csv` does at the start of its input (and only there).
-    pub(crate) fn new(data: &'a [u8], at_file_start: bool) -> Self {
+    /// `csv` does at the start of its input (and only there). `delim`: the
+    /// field delimiter.
+    pub(crate) fn new(data: &'a [u8], at_file_start: bool, delim: u8) -> Self {
         let bom = at_file_start && data.starts_with(b"\xef\xbb\xbf");
         Records {
             data,
@@ -114,14 +144,15 @@ impl<'a> Records<'a> {
             line: 1,
             fields: Vec::new(),
             scratch: Vec::new(),
+            delim,
         }
     }
 
-    /// Reads the next record; returns its line (as `csv`'s position reports
-    /// it), or `None` at the end.
+    /// Reads the next record; returns the line it starts on, or `None` at
+    /// the end.
     pub(crate) fn next_record(&mut self) -> Option<u64> {
         let d = self.data;
-        let line = self.line;
+        let delim = self.delim;
         self.fields.clear();
         self.scratch.clear();
         let mut i = self.pos;
@@ -133,6 +164,10 @@ impl<'a> Records<'a> {
             self.pos = i;
             return None;
         }
+        // The line the record starts on, after blank lines and the LF of a
+        // CRLF (`csv` reports the line before them: one too few on Windows
+        // line endings).
+        let line = self.line;
         loop {
             // At a field start.
             let (start, end, copied);
@@ -161,7 +196,7 @@ impl<'a> Records<'a> {
                 // Text after the closing quote is part of the field.
                 let tail = closed.map_or(d.len(), |q| q + 1);
                 let mut k = tail;
-                while k < d.len() && d[k] != b',' && !is_term(d[k]) {
+                while k < d.len() && d[k] != delim && !is_term(d[k]) {
                     k += 1;
                 }
                 if !any_copied && tail == k {
@@ -178,7 +213,7 @@ impl<'a> Records<'a> {
                 i = k;
             } else {
                 let mut k = i;
-                while k < d.len() && d[k] != b',' && !is_term(d[k]) {
+                while k < d.len() && d[k] != delim && !is_term(d[k]) {
                     k += 1;
                 }
                 start = i;
@@ -192,7 +227,7 @@ impl<'a> Records<'a> {
             }
             let b = d[i];
             i += 1;
-            if b == b',' {
+            if b == delim {
                 if i >= d.len() {
                     self.fields.push((i, i, false));
                     break;
@@ -229,15 +264,28 @@ mod tests {
     use super::*;
 
     /// Records and their reported lines, read by one `csv` reader.
-    fn read_all(data: &[u8], base: u64) -> Vec<(u64, Vec<Vec<u8>>)> {
+    fn read_all(data: &[u8], base: u64, delim: u8) -> Vec<(u64, Vec<Vec<u8>>)> {
         let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(delim)
             .has_headers(false)
             .flexible(true)
             .from_reader(data);
         let mut rec = csv::ByteRecord::new();
         let mut out = Vec::new();
         while rdr.read_byte_record(&mut rec).unwrap() {
-            let line = rec.position().unwrap().line() + base;
+            // `csv`'s position is where it began looking for the record: add
+            // the line breaks it skipped first.
+            let pos = rec.position().unwrap();
+            let mut from = pos.byte() as usize;
+            if from == 0 && data.starts_with(b"\xef\xbb\xbf") {
+                from = 3;
+            }
+            let skipped = data[from..]
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            let line = pos.line() + skipped + base;
             out.push((line, rec.iter().map(<[u8]>::to_vec).collect()));
         }
         out
@@ -245,7 +293,7 @@ mod tests {
 
     /// Cuts `data` greedily into chunks of at least `size` bytes and reads
     /// each on its own.
-    fn read_chunked(data: &[u8], size: usize) -> Vec<(u64, Vec<Vec<u8>>)> {
+    fn read_chunked(data: &[u8], size: usize, delim: u8) -> Vec<(u64, Vec<Vec<u8>>)> {
         let mut out = Vec::new();
         let mut start = 0;
         let mut base = 0u64;
@@ -256,13 +304,13 @@ mod tests {
                 if stop == data.len() {
                     break data.len();
                 }
-                if let Some(e) = last_record_end(&data[start..stop], start == 0) {
+                if let Some(e) = last_record_end(&data[start..stop], start == 0, delim) {
                     break start + e;
                 }
                 want *= 2;
             };
             let chunk = &data[start..end];
-            let mut r = Records::new(chunk, start == 0);
+            let mut r = Records::new(chunk, start == 0, delim);
             while let Some(line) = r.next_record() {
                 out.push((
                     line + base,
@@ -291,6 +339,7 @@ mod tests {
             b"a",
             b"bc",
             b",",
+            b";",
             b"\"",
             b"\"\"",
             b"\n",
@@ -302,15 +351,16 @@ mod tests {
         ];
         let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for case in 0..3000 {
+            let delim = [b',', b';'][case % 2];
             let len = 1 + (next() % 60) as usize;
             let mut data = Vec::new();
             for _ in 0..len {
                 data.extend_from_slice(alphabet[(next() % alphabet.len() as u64) as usize]);
             }
-            let whole = read_all(&data, 0);
+            let whole = read_all(&data, 0, delim);
             for size in [1, 2, 3, 5, 8, 13] {
                 assert_eq!(
-                    read_chunked(&data, size),
+                    read_chunked(&data, size, delim),
                     whole,
                     "case {case}, chunk {size}: {:?}",
                     String::from_utf8_lossy(&data)
@@ -319,8 +369,8 @@ mod tests {
         }
     }
 
-    fn read_own(data: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
-        let mut r = Records::new(data, true);
+    fn read_own(data: &[u8], delim: u8) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let mut r = Records::new(data, true, delim);
         let mut out = Vec::new();
         while let Some(line) = r.next_record() {
             out.push((
@@ -337,6 +387,7 @@ mod tests {
             b"a",
             b"bc",
             b",",
+            b"\t",
             b"\"",
             b"\"\"",
             b"\n",
@@ -349,14 +400,15 @@ mod tests {
         ];
         let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for case in 0..20000 {
+            let delim = [b',', b'\t'][case % 2];
             let len = (next() % 40) as usize;
             let mut data = Vec::new();
             for _ in 0..len {
                 data.extend_from_slice(alphabet[(next() % alphabet.len() as u64) as usize]);
             }
             assert_eq!(
-                read_own(&data),
-                read_all(&data, 0),
+                read_own(&data, delim),
+                read_all(&data, 0, delim),
                 "case {case}: {:?}",
                 String::from_utf8_lossy(&data)
             );
@@ -365,10 +417,28 @@ mod tests {
 
     #[test]
     fn cuts_after_the_first_terminator_outside_quotes() {
-        assert_eq!(last_record_end(b"a,b\nc,\"x\ny\"\nd", false), Some(12));
-        assert_eq!(last_record_end(b"a,\"x\ny", false), None);
-        assert_eq!(last_record_end(b"a\r\nb", false), Some(2));
-        assert_eq!(last_record_end(b"\n\nb", false), None);
-        assert_eq!(last_record_end(b"a5\"x\nb", false), Some(5));
+        assert_eq!(
+            last_record_end(b"a,b\nc,\"x\ny\"\nd", false, b','),
+            Some(12)
+        );
+        assert_eq!(last_record_end(b"a,\"x\ny", false, b','), None);
+        assert_eq!(last_record_end(b"a\r\nb", false, b','), Some(2));
+        assert_eq!(last_record_end(b"\n\nb", false, b','), None);
+        assert_eq!(last_record_end(b"a5\"x\nb", false, b','), Some(5));
+        assert_eq!(last_record_end(b"a;\"x\ny", false, b';'), None);
+        assert_eq!(last_record_end(b"a,\"x\ny", false, b';'), Some(5));
+    }
+
+    #[test]
+    fn the_header_shows_the_delimiter() {
+        assert_eq!(sniff_delimiter(b"order_id,sku,ts\n1;2;3;4"), b',');
+        assert_eq!(
+            sniff_delimiter(b"\xef\xbb\xbfInvoiceNo;StockCode;Description\r\n"),
+            b';'
+        );
+        assert_eq!(sniff_delimiter(b"order\tsku\t\"a,b,c\"\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"order|sku"), b'|');
+        assert_eq!(sniff_delimiter(b"sku"), b',');
+        assert_eq!(sniff_delimiter(b""), b',');
     }
 }

@@ -1,4 +1,5 @@
-//! Timestamps: RFC 3339 or `YYYY-MM-DD HH:MM:SS` (UTC), to Unix seconds.
+//! Timestamps: RFC 3339, `YYYY-MM-DD HH:MM:SS` (UTC), `YYYYMMDD` or Unix
+//! epoch seconds / milliseconds / microseconds / nanoseconds, to Unix seconds.
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -20,10 +21,16 @@ fn num(s: &[u8]) -> Option<u32> {
     })
 }
 
-/// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` or RFC 3339
-/// (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`) to Unix seconds.
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]`, RFC 3339
+/// (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`) or a number (see
+/// [`parse_digits`]) to Unix seconds.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
     let b = s.trim().as_bytes();
+    if b.first().is_some_and(u8::is_ascii_digit)
+        && b.iter().all(|c| c.is_ascii_digit() || *c == b'.')
+    {
+        return parse_digits(b);
+    }
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
@@ -74,6 +81,33 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     }
 }
 
+/// A timestamp written as digits, told apart by its integer length: 8 is
+/// `YYYYMMDD`; 9–10 Unix seconds (a fraction allowed), 12–13 milliseconds,
+/// 15–16 microseconds, 18–19 nanoseconds (1973 to 2286 in each unit).
+fn parse_digits(b: &[u8]) -> Option<i64> {
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(p) => (&b[..p], Some(&b[p + 1..])),
+        None => (b, None),
+    };
+    if frac.is_some_and(|f| f.contains(&b'.')) {
+        return None;
+    }
+    let n: i64 = std::str::from_utf8(int).ok()?.parse().ok()?;
+    let div = match int.len() {
+        8 if frac.is_none() => {
+            let (y, mo, d) = (n / 10_000, (n / 100 % 100) as u32, (n % 100) as u32);
+            return ((1..=12).contains(&mo) && (1..=31).contains(&d))
+                .then(|| days_from_civil(y, mo, d) * 86_400);
+        }
+        9 | 10 => 1,
+        12 | 13 if frac.is_none() => 1_000,
+        15 | 16 if frac.is_none() => 1_000_000,
+        18 | 19 if frac.is_none() => 1_000_000_000,
+        _ => return None,
+    };
+    Some(n / div)
+}
+
 /// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC).
 pub fn format_timestamp(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
@@ -120,9 +154,23 @@ mod tests {
             "2011-11-01X",
             "2011-11-01 25:00:00",
             "abc",
+            "20111301",
+            "12345",
+            "1320105600.5.1",
+            "1320105600000.5",
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
         assert_eq!(format_timestamp(1_320_105_600), "2011-11-01 00:00:00");
+        assert_eq!(parse_timestamp("20111101"), Some(1_320_105_600));
+        for epoch in [
+            "1320105600",
+            " 1320105600.25",
+            "1320105600999",
+            "1320105600000000",
+            "1320105600000000000",
+        ] {
+            assert_eq!(parse_timestamp(epoch), Some(1_320_105_600), "{epoch}");
+        }
     }
 }
