@@ -432,6 +432,66 @@ fn semicolons_decimal_commas_tabs_and_other_timestamp_layouts() {
 }
 
 #[test]
+fn orders_keyed_by_customer_and_day() {
+    // A grocery export with no order number (as Ta Feng's): a basket is one
+    // customer's lines of one day.
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("TRANSACTION_DT,CUSTOMER_ID,PRODUCT_ID,SALES_PRICE\n");
+    for day in 1..=20 {
+        for customer in ["c1", "c2", "c3"] {
+            let pair = if customer == "c3" {
+                ["E", "F"]
+            } else {
+                ["A", "B"]
+            };
+            for sku in pair {
+                csv.push_str(&format!("11/{day}/2000,{customer},{sku},30\n"));
+            }
+        }
+    }
+    // One line with no customer: named by row and column.
+    let bad = format!("{csv}11/21/2000,,A,30\n");
+    let orders = dir.path().join("tafeng.csv");
+    std::fs::write(&orders, &csv).unwrap();
+    let mapping = dir.path().join("tafeng.toml");
+    std::fs::write(
+        &mapping,
+        "ts_format = \"%m/%d/%Y\"\n[columns]\norder_id = [\"CUSTOMER_ID\", \"TRANSACTION_DT\"]\n\
+         sku = \"PRODUCT_ID\"\nts = \"TRANSACTION_DT\"\nprice = \"SALES_PRICE\"\ncustomer_id = \"CUSTOMER_ID\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("t");
+    let args = |orders: &Path, out: &Path| {
+        run(&[
+            "build",
+            "--orders",
+            orders.to_str().unwrap(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ])
+    };
+    let o = args(&orders, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
+    assert_eq!(summary["counts"]["orders"], 60);
+    let res = recommend(&out, &["-k", "1"], "{\"skus\":[\"E\"]}\n");
+    assert_eq!(skus(&res[0]), ["F"]);
+
+    let bad_orders = dir.path().join("bad.csv");
+    std::fs::write(&bad_orders, bad).unwrap();
+    let o = args(&bad_orders, &dir.path().join("t2"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.csv:122: field `CUSTOMER_ID`: empty (required)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn jsonl_orders_with_nested_lines() {
     let dir = tempfile::tempdir().unwrap();
     // One order per line, its lines in `line_items` (found by name); a line's

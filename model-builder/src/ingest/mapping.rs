@@ -14,6 +14,9 @@
 //! its lines in an array (`items = "line_items"`; a line's own fields win
 //! over the order's).
 //!
+//! Exports with no order number name the columns that together make one
+//! (`order_id = ["CUSTOMER_ID", "TRANSACTION_DT"]`: a customer's day).
+//!
 //! CSV exports from European tools often use `;`: the delimiter is read from
 //! the header (`,`, `;`, tab or `|`) unless `delimiter = ";"` names it.
 //! Timestamps in a layout the built-in ones miss take `ts_format =
@@ -70,6 +73,16 @@ pub struct FilterSpec {
     pub le: Option<f64>,
 }
 
+/// The source of a field: one column, or (order id only) several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ColumnSpec {
+    /// One column.
+    One(String),
+    /// Columns whose values together make the value.
+    Many(Vec<String>),
+}
+
 /// A mapping file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,8 +90,10 @@ pub struct MappingSpec {
     /// `csv` or `jsonl`; by default taken from the file name.
     pub format: Option<String>,
     /// Canonical field → source column (unmapped fields keep their own name).
+    /// `order_id` may list several columns that together identify an order
+    /// (`["CUSTOMER_ID", "TRANSACTION_DT"]` for exports with no order number).
     #[serde(default)]
-    pub columns: BTreeMap<String, String>,
+    pub columns: BTreeMap<String, ColumnSpec>,
     /// Row filters.
     #[serde(default)]
     pub filters: Vec<FilterSpec>,
@@ -201,8 +216,11 @@ impl Filter {
 pub struct Mapping {
     /// Format override (`csv` / `jsonl`).
     pub format: Option<String>,
-    /// Source column per canonical field, in [`FIELDS`] order.
+    /// Source column per canonical field, in [`FIELDS`] order (for a
+    /// composite order id, its first column).
     pub columns: Vec<String>,
+    /// Further columns of a composite order id, after `columns[0]`.
+    pub order_key_extra: Vec<String>,
     /// Filters, all of which a row must pass.
     pub filters: Vec<Filter>,
     /// JSON Lines: the field of an order object that holds its line objects.
@@ -274,15 +292,24 @@ impl Mapping {
                     .map_err(|e| InputError::file(path, format!("ts_format {t:?}: {e}")))?,
             ),
         };
-        let columns: Vec<String> = FIELDS
-            .iter()
-            .map(|f| {
-                spec.columns
-                    .get(*f)
-                    .cloned()
-                    .unwrap_or_else(|| f.to_string())
-            })
-            .collect();
+        let mut order_key_extra = Vec::new();
+        let mut columns: Vec<String> = Vec::with_capacity(FIELDS.len());
+        for f in FIELDS {
+            columns.push(match spec.columns.get(f) {
+                None => f.to_string(),
+                Some(ColumnSpec::One(c)) => c.clone(),
+                Some(ColumnSpec::Many(cs)) if f == "order_id" && !cs.is_empty() => {
+                    order_key_extra = cs[1..].to_vec();
+                    cs[0].clone()
+                }
+                Some(ColumnSpec::Many(_)) => {
+                    return Err(InputError::file(
+                        path,
+                        format!("[columns] {f}: a list of columns is allowed for order_id only, and not empty"),
+                    ))
+                }
+            });
+        }
         let mut filters = Vec::new();
         for (n, f) in spec.filters.into_iter().enumerate() {
             let column = match FIELDS.iter().position(|x| *x == f.field) {
@@ -342,6 +369,7 @@ impl Mapping {
             delimiter,
             ts_format,
             columns,
+            order_key_extra,
             filters,
         })
     }
@@ -438,6 +466,19 @@ mod tests {
         ] {
             assert_eq!(parse_number(text), want, "{text:?}");
         }
+    }
+
+    #[test]
+    fn composite_order_ids() {
+        let m = compile(
+            "[columns]\norder_id = [\"CUSTOMER_ID\", \"TRANSACTION_DT\"]\nsku = \"PRODUCT_ID\"",
+        )
+        .unwrap();
+        assert_eq!(m.columns[0], "CUSTOMER_ID");
+        assert_eq!(m.order_key_extra, ["TRANSACTION_DT"]);
+        assert_eq!(m.columns[1], "PRODUCT_ID");
+        assert!(compile("[columns]\nsku = [\"a\", \"b\"]").is_err());
+        assert!(compile("[columns]\norder_id = []").is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Reading order lines (CSV or JSON Lines, optionally gzip) into a compact
 //! [`Dataset`]: interned SKUs, regions, brands and categories, one record per
 //! order, and (order, SKU) line pairs.
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::BufRead;
@@ -145,9 +146,11 @@ struct Builder<'m> {
     any_customer: bool,
 }
 
-/// Slot layout: the canonical fields first, then filter-only columns.
+/// Slot layout: the canonical fields first, then a composite order id's
+/// further columns (slots `FIELDS.len()..`), then filter-only columns.
 fn needed_columns(mapping: &Mapping) -> (Vec<String>, Vec<usize>) {
     let mut cols: Vec<String> = mapping.columns.clone();
+    cols.extend(mapping.order_key_extra.iter().cloned());
     let mut filter_slots = Vec::new();
     for f in &mapping.filters {
         let slot = match cols.iter().position(|c| *c == f.column) {
@@ -174,7 +177,7 @@ fn trim(s: &str) -> &str {
 
 /// One row's values once the filters passed and the fields are valid.
 struct RowFields<'a> {
-    order_id: &'a str,
+    order_id: Cow<'a, str>,
     sku: &'a str,
     ts: Option<i64>,
     price: Option<f64>,
@@ -210,9 +213,21 @@ fn check_row<'a>(
     }
     let value = |slot: usize| get(slot).map(trim).filter(|v| !v.is_empty());
     let required = |slot: usize| {
-        value(slot).ok_or_else(|| InputError::at(file, line, Some(&cols[slot]), "empty (required)"))
+        value(slot).ok_or_else(|| {
+            let column = cols
+                .get(slot)
+                .unwrap_or_else(|| &mapping.order_key_extra[slot - FIELDS.len()]);
+            InputError::at(file, line, Some(column), "empty (required)")
+        })
     };
-    let order_id = required(ORDER_ID)?;
+    let mut order_id = Cow::Borrowed(required(ORDER_ID)?);
+    for k in 0..mapping.order_key_extra.len() {
+        // U+001F (unit separator) between the parts: never in real ids.
+        let part = required(FIELDS.len() + k)?;
+        let id = order_id.to_mut();
+        id.push('\u{1f}');
+        id.push_str(part);
+    }
     let sku = required(SKU)?;
     let ts = match value(TS) {
         None => None,
@@ -289,7 +304,7 @@ impl<'m> Builder<'m> {
         let (order_id, sku, ts, price) = (f.order_id, f.sku, f.ts, f.price);
         let brand = self.brands.id(f.brand);
         let region = f.region.map(|r| self.regions.id(r));
-        let key = order_key(brand, order_id);
+        let key = order_key(brand, &order_id);
         let order = match self.last_order {
             Some((k, id)) if k == key => id,
             _ => {
@@ -385,7 +400,8 @@ impl<'m> Builder<'m> {
                 .iter()
                 .map(|c| names.iter().position(|n| n == c))
                 .collect();
-            for slot in [ORDER_ID, SKU] {
+            let key_slots = FIELDS.len()..FIELDS.len() + mapping.order_key_extra.len();
+            for slot in [ORDER_ID, SKU].into_iter().chain(key_slots) {
                 if index[slot].is_none() {
                     return Err(InputError::at(
                         path,
@@ -393,7 +409,7 @@ impl<'m> Builder<'m> {
                         Some(&cols[slot]),
                         format!(
                             "required column missing from the header (field `{}`; header split on {:?}: {}; a mapping's `delimiter` names another)",
-                            FIELDS[slot],
+                            FIELDS.get(slot).unwrap_or(&"order_id"),
                             delim as char,
                             names.join(" | ")
                         ),
@@ -986,7 +1002,7 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
         let order = match last {
             Some((b, o)) if b == brand && out.order_ids.get(o) == f.order_id => o,
             _ => {
-                let o = out.order_ids.id(brand, f.order_id);
+                let o = out.order_ids.id(brand, &f.order_id);
                 if o as usize == out.orders.len() {
                     out.orders.push(ChunkOrder {
                         brand,
