@@ -174,19 +174,19 @@ mod bench {
             self.decide(&order).map_or(0, |b| b.len())
         }
 
-        /// Decodes the neighbour and catalog shards `skus` need from their bytes
-        /// (an isolate cache miss); returns the number of edges decoded.
-        pub fn decode_cold(&self, skus: Vec<String>) -> usize {
+        /// Decodes the neighbour and/or catalog shards `skus` need from their
+        /// bytes (an isolate cache miss); returns the number of entries decoded.
+        pub fn decode_cold(&self, skus: Vec<String>, neighbours: bool, catalog: bool) -> usize {
             let mut edges = 0;
-            for key in self
+            let keys = self
                 .manifest
-                .neighbour_keys(skus.iter().map(String::as_str))
-            {
-                if let Some(bytes) = self.raw.get(&key) {
+                .neighbour_keys(skus.iter().map(String::as_str));
+            for key in keys.iter().filter(|_| neighbours) {
+                if let Some(bytes) = self.raw.get(key) {
                     edges += decode_neighbours(bytes).map_or(0, |s| s.edges());
                 }
             }
-            for sku in &skus {
+            for sku in skus.iter().filter(|_| catalog) {
                 if let Some(bytes) = self
                     .manifest
                     .catalog_key(sku)

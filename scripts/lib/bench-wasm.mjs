@@ -105,7 +105,9 @@ const rows = measure([
   { name: '  lol_html alone, no handlers (the floor)', fn: () => bench.bare_parse(html, chunk), batch: 50 },
   { name: '  the order sniffer alone (default settings)', fn: () => bench.sniff_only(html, chunk), batch: 50 },
   { name: '  of which the decision (rank, token, block)', fn: () => bench.decision_only(order.id, skus), batch: 100 },
-  { name: '  the order\'s shards decoded (cache miss)', fn: () => bench.decode_cold(skus), batch: 100 },
+  { name: '  the order\'s shards decoded (cache miss)', fn: () => bench.decode_cold(skus, true, true), batch: 100 },
+  { name: '    its neighbour shards alone', fn: () => bench.decode_cold(skus, true, false), batch: 100 },
+  { name: '    its catalog shards alone', fn: () => bench.decode_cold(skus, false, true), batch: 100 },
   { name: 'pass-through page (routing decision)', fn: () => bench.route(`${brand}.localhost`, '/product/85123A', 'GB'), batch: 1000 },
 ]);
 if (process.env.BENCH_JSON) fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ page_bytes: html.length, skus, rows }, null, 2));
