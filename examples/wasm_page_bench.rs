@@ -237,7 +237,7 @@ mod bench {
                     .catalog_key(&o.sku)
                     .and_then(|k| self.catalogs.get(&k));
                 if let Some(e) = shard.and_then(|c| c.get(&o.sku)) {
-                    catalog.insert(o.sku.clone(), e.clone());
+                    catalog.insert(o.sku.clone(), e);
                 }
             }
             self.counter += 1;

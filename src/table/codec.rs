@@ -88,6 +88,13 @@ fn deflate_segments(raw: &[u8], tail: &[usize]) -> Vec<u8> {
 
 /// Checks the envelope (magic, version, kind, checksum), inflates and decodes.
 pub fn open<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T, TableError> {
+    let raw = inflate(kind, bytes)?;
+    rmp_serde::from_slice(&raw).map_err(|e| TableError::Decode(e.to_string()))
+}
+
+/// Checks the envelope (magic, version, kind, checksum) and returns the
+/// inflated msgpack, for readers that decode it borrowing its strings.
+pub fn inflate(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, TableError> {
     if bytes.len() < HEADER {
         return Err(TableError::TooShort(bytes.len()));
     }
@@ -113,9 +120,8 @@ pub fn open<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T, TableErr
     if expected != found {
         return Err(TableError::Checksum { expected, found });
     }
-    let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(payload, MAX_INFLATED)
-        .map_err(|e| TableError::Decompress(format!("{:?}", e.status)))?;
-    rmp_serde::from_slice(&raw).map_err(|e| TableError::Decode(e.to_string()))
+    miniz_oxide::inflate::decompress_to_vec_with_limit(payload, MAX_INFLATED)
+        .map_err(|e| TableError::Decompress(format!("{:?}", e.status)))
 }
 
 #[cfg(test)]

@@ -299,7 +299,7 @@ pub async fn catalog(
         if let Value::Catalog(c) = shard {
             for sku in skus {
                 if let Some(e) = c.get(sku) {
-                    out.insert(sku.to_string(), e.clone());
+                    out.insert(sku.to_string(), e);
                 }
             }
         }
