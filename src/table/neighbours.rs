@@ -149,13 +149,19 @@ pub fn decode_neighbours(bytes: &[u8]) -> Result<NeighbourShard, TableError> {
         ));
     }
     let quant = Quantiser::with_range(wire.top, wire.octaves);
+    // Each level's score, computed once per shard on first use (exp2 is the
+    // costliest step per edge otherwise; a shard uses ≤ 255 levels).
+    let mut scores = [f32::NAN; 256];
     let bad = |what: &str| TableError::Invalid(format!("neighbour shard {what} column truncated"));
     let mut offsets = Vec::with_capacity(n + 1);
     let mut items = Vec::with_capacity(edges);
+    // Per list: (sort key, count); the key orders by level, best first, then
+    // by id (unique within a list), so an unstable sort is deterministic.
+    let mut list: Vec<(u64, u32)> = Vec::new();
     let (mut at, mut id_at, mut count_at) = (0usize, 0usize, 0usize);
     offsets.push(0);
     for &len in &wire.lens {
-        let start = items.len();
+        list.clear();
         let mut id = 0u32;
         for k in 0..len as usize {
             let d = get_varint(&wire.id_deltas.0, &mut id_at).ok_or_else(|| bad("id"))?;
@@ -166,14 +172,23 @@ pub fn decode_neighbours(bytes: &[u8]) -> Result<NeighbourShard, TableError> {
                     .ok_or_else(|| TableError::Invalid("neighbour id overflow".into()))?
             };
             let count = get_varint(&wire.counts.0, &mut count_at).ok_or_else(|| bad("count"))?;
+            let level = wire.levels.0[at + k];
+            list.push(((u64::from(255 - level) << 32) | u64::from(id), count));
+        }
+        at += len as usize;
+        list.sort_unstable_by_key(|e| e.0);
+        for &(key, count) in &list {
+            let level = 255 - (key >> 32) as u8;
+            let score = &mut scores[level as usize];
+            if score.is_nan() {
+                *score = quant.dequantise(level);
+            }
             items.push(Neighbour {
-                id,
-                score: quant.dequantise(wire.levels.0[at + k]),
+                id: key as u32,
+                score: *score,
                 count,
             });
         }
-        at += len as usize;
-        items[start..].sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
         offsets.push(items.len() as u32);
     }
     if id_at != wire.id_deltas.0.len() || count_at != wire.counts.0.len() {
