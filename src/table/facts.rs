@@ -107,10 +107,17 @@ impl Facts {
     }
 }
 
+/// Ids in SKU-string order. Sorts (string, id) pairs, not ids that point at
+/// the strings, so comparisons read adjacent memory; unstable is exact here
+/// since every pair differs in its id.
 fn sku_index(skus: &[SkuFacts]) -> Vec<u32> {
-    let mut by_sku: Vec<u32> = (0..skus.len() as u32).collect();
-    by_sku.sort_by(|&a, &b| skus[a as usize].sku.cmp(&skus[b as usize].sku));
-    by_sku
+    let mut pairs: Vec<(&str, u32)> = skus
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.sku.as_str(), i as u32))
+        .collect();
+    pairs.sort_unstable();
+    pairs.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Encodes the facts value.
