@@ -41,6 +41,16 @@ fn recommend(table: &Path, extra: &[&str], queries: &str) -> Vec<serde_json::Val
         .collect()
 }
 
+/// Fails the test with the command's stderr unless it succeeded.
+fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The single best offer for an order of `sku` alone.
+fn best_with(table: &Path, sku: &str) -> Vec<String> {
+    skus(&recommend(table, &["-k", "1"], &format!("{{\"skus\":[\"{sku}\"]}}\n"))[0])
+}
+
 /// Borrows owned arguments for [`run`].
 fn refs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
@@ -97,7 +107,7 @@ fn build_and_recommend_on_the_generic_schema() {
         out.to_str().unwrap(),
         "-q",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let summary = String::from_utf8_lossy(&o.stdout);
     assert!(
         summary.contains("orders") && summary.contains("bytes/edge"),
@@ -150,7 +160,7 @@ fn region_tables_blend_toward_the_brand_wide_one() {
         "--region-min-orders",
         "150",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     // north has 600 orders (own table); south has 100 (borrows `all`).
     assert!(out.join("manifests/default/north.json").is_file());
     let south: serde_json::Value = serde_json::from_str(
@@ -195,7 +205,7 @@ fn bad_rows_name_file_line_and_field_and_can_be_skipped() {
         "-q",
         "--skip-bad-rows",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     assert!(String::from_utf8_lossy(&o.stderr).contains("skipped 1 malformed rows"));
     assert!(String::from_utf8_lossy(&o.stdout).contains("1 bad skipped"));
 
@@ -322,7 +332,7 @@ fn mapping_filters_gzip_and_jsonl() {
         out.to_str().unwrap(),
         "-q",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
     assert_eq!(summary["ingest"]["rows"], 7);
@@ -352,11 +362,8 @@ fn mapping_filters_gzip_and_jsonl() {
         out2.to_str().unwrap(),
         "-q",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(
-        skus(&recommend(&out2, &["-k", "1"], "{\"skus\":[\"A\"]}\n")[0]),
-        ["B"]
-    );
+    assert_ok(&o);
+    assert_eq!(best_with(&out2, "A"), ["B"]);
 }
 
 #[test]
@@ -390,7 +397,7 @@ fn semicolons_decimal_commas_tabs_and_other_timestamp_layouts() {
         run(&args)
     };
     let o = build(&orders, Some(&mapping), &out);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
     assert_eq!(summary["ingest"]["kept"], 4);
@@ -424,11 +431,8 @@ fn semicolons_decimal_commas_tabs_and_other_timestamp_layouts() {
     std::fs::write(&orders, tsv).unwrap();
     let out3 = dir.path().join("t3");
     let o = build(&orders, None, &out3);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(
-        skus(&recommend(&out3, &["-k", "1"], "{\"skus\":[\"A\"]}\n")[0]),
-        ["B"]
-    );
+    assert_ok(&o);
+    assert_eq!(best_with(&out3, "A"), ["B"]);
 }
 
 #[test]
@@ -474,7 +478,7 @@ fn orders_keyed_by_customer_and_day() {
         ])
     };
     let o = args(&orders, &out);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
     assert_eq!(summary["counts"]["orders"], 60);
@@ -522,15 +526,12 @@ fn jsonl_orders_with_nested_lines() {
         a
     };
     let o = run(&refs(&args(&jl, &out, &[])));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
     assert_eq!(summary["ingest"]["kept"], 7);
     assert_eq!(summary["counts"]["orders"], 4);
-    assert_eq!(
-        skus(&recommend(&out, &["-k", "1"], "{\"skus\":[\"A\"]}\n")[0]),
-        ["B"]
-    );
+    assert_eq!(best_with(&out, "A"), ["B"]);
 
     // A line that is not an object is an error naming the file, line and field,
     // and nothing is written; with --skip-bad-rows the order is counted and skipped.
@@ -548,7 +549,7 @@ fn jsonl_orders_with_nested_lines() {
     );
     assert!(!out2.exists());
     let o = run(&refs(&args(&bad, &out2, &["--skip-bad-rows"])));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
 
     // A mapping names the array when the records carry a SKU field of their own too.
     let named = dir.path().join("named.jsonl");
@@ -565,7 +566,7 @@ fn jsonl_orders_with_nested_lines() {
         &out3,
         &["--mapping", mapping.to_str().unwrap()],
     )));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let r = recommend(&out3, &["-k", "3"], "{\"skus\":[\"A\"]}\n");
     assert_eq!(skus(&r[0]), ["B"]);
 }
@@ -599,7 +600,7 @@ fn catalog_limits_offers_and_gives_cold_start_fallbacks() {
         out.to_str().unwrap(),
         "-q",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let m: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("manifests/default/all.json")).unwrap(),
     )
@@ -654,7 +655,7 @@ fn evaluate_without_a_split_falls_back_to_the_latest_orders() {
         json.to_str().unwrap(),
         "-q",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let split = r["split"].as_str().unwrap();
     assert!(
@@ -680,7 +681,7 @@ fn evaluate_scores_planted_pairs_above_the_baselines() {
         json.to_str().unwrap(),
         "-q",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let table = String::from_utf8_lossy(&o.stdout);
     for name in [
         "model",
