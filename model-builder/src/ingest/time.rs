@@ -1,4 +1,5 @@
-//! Timestamps: RFC 3339, `YYYY-MM-DD HH:MM:SS` (UTC), `YYYYMMDD` or Unix
+//! Timestamps: RFC 3339, `YYYY-MM-DD HH:MM:SS` (UTC, or with an offset or a
+//! ` UTC` suffix as BigQuery writes it), `YYYYMMDD` or Unix
 //! epoch seconds / milliseconds / microseconds / nanoseconds, to Unix seconds.
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
@@ -66,10 +67,10 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         return None;
     }
     secs += (h * 3600 + mi * 60 + sec) as i64;
-    let tz = &rest[at..];
+    let tz = rest[at..].strip_prefix(b" ").unwrap_or(&rest[at..]);
     match tz {
-        [] | [b'Z'] | [b'z'] => Some(secs),
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+        [] | [b'Z'] | [b'z'] | b"UTC" | b"GMT" => Some(secs),
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] | [sign @ (b'+' | b'-'), h1, h2, m1, m2] => {
             let off = (num(&[*h1, *h2])? * 3600 + num(&[*m1, *m2])? * 60) as i64;
             Some(if *sign == b'+' {
                 secs - off
@@ -163,6 +164,15 @@ mod tests {
         }
         assert_eq!(format_timestamp(1_320_105_600), "2011-11-01 00:00:00");
         assert_eq!(parse_timestamp("20111101"), Some(1_320_105_600));
+        // BigQuery's and other exports' zone suffixes.
+        for zoned in [
+            "2011-11-01 00:00:00 UTC",
+            "2011-11-01 00:00:00+00:00",
+            "2011-11-01 01:00:00 +0100",
+            "2011-11-01T00:00:00.000000Z",
+        ] {
+            assert_eq!(parse_timestamp(zoned), Some(1_320_105_600), "{zoned}");
+        }
         for epoch in [
             "1320105600",
             " 1320105600.25",
