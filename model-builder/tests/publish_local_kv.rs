@@ -158,7 +158,7 @@ impl Env {
             std::fs::create_dir_all(m.parent().unwrap()).unwrap();
             std::fs::write(
                 m,
-                json!({"format": 1, "version": version, "keys": keys, "shards": 2}).to_string(),
+                json!({"format": upsell_edge::table::FORMAT_VERSION, "version": version, "keys": keys, "shards": 2}).to_string(),
             )
             .unwrap();
         }

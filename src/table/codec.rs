@@ -8,7 +8,7 @@ use super::checksum::crc32;
 use super::error::TableError;
 
 /// Version of the table format written by this code; readers reject others.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 
 const MAGIC: &[u8; 4] = b"UPST";
 const HEADER: usize = 4 + 2 + 1 + 4;

@@ -3,6 +3,7 @@
 //! fetched once per table version and cached in the isolate.
 use serde::{Deserialize, Serialize};
 
+use super::blob::{get_varint, put_varint, Blob};
 use super::codec::{open, seal, Kind};
 use super::error::TableError;
 
@@ -111,39 +112,162 @@ impl Facts {
 /// the strings, so comparisons read adjacent memory; unstable is exact here
 /// since every pair differs in its id.
 fn sku_index(skus: &[SkuFacts]) -> Vec<u32> {
-    let mut pairs: Vec<(&str, u32)> = skus
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.sku.as_str(), i as u32))
-        .collect();
-    pairs.sort_unstable();
-    pairs.into_iter().map(|(_, i)| i).collect()
+    let mut by_sku: Vec<u32> = (0..skus.len() as u32).collect();
+    by_sku.sort_by(|&a, &b| skus[a as usize].sku.cmp(&skus[b as usize].sku));
+    by_sku
+}
+
+/// Facts on the wire: columns (a few large msgpack values, not one struct
+/// per SKU), with the SKU-order index written by the builder and checked by
+/// the reader (a linear pass instead of a sort). A 40k-SKU value decodes
+/// several times faster than the per-SKU structs did.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    version: String,
+    brand: String,
+    region: String,
+    orders: u64,
+    /// SKU strings in id order, concatenated; `sku_lens` splits them.
+    sku_text: String,
+    /// LEB128 varints: byte length of each SKU string.
+    sku_lens: Blob,
+    /// f32 LE per SKU.
+    prices: Blob,
+    /// f32 LE per SKU; NaN when there is no cost.
+    costs: Blob,
+    /// One byte per SKU: bit 0 in stock, bit 1 offerable.
+    flags: Blob,
+    /// Distinct category names.
+    categories: Vec<String>,
+    /// LEB128 varints per SKU: 0 none, else 1 + index into `categories`.
+    category_of: Blob,
+    /// LEB128 varints: popularity per SKU.
+    popularity: Blob,
+    /// LEB128 varints: ids in SKU-string order.
+    by_sku: Blob,
+    popular: Vec<u32>,
 }
 
 /// Encodes the facts value.
 pub fn encode_facts(facts: &Facts) -> Vec<u8> {
-    seal(Kind::Facts, facts)
+    let n = facts.skus.len();
+    let mut categories: Vec<String> = facts
+        .skus
+        .iter()
+        .filter_map(|f| f.category.clone())
+        .collect();
+    categories.sort();
+    categories.dedup();
+    let mut w = Wire {
+        version: facts.version.clone(),
+        brand: facts.brand.clone(),
+        region: facts.region.clone(),
+        orders: facts.orders,
+        sku_text: String::new(),
+        sku_lens: Blob::default(),
+        prices: Blob(Vec::with_capacity(4 * n)),
+        costs: Blob(Vec::with_capacity(4 * n)),
+        flags: Blob(Vec::with_capacity(n)),
+        category_of: Blob::default(),
+        popularity: Blob::default(),
+        by_sku: Blob::default(),
+        categories: Vec::new(),
+        popular: facts.popular.clone(),
+    };
+    for f in &facts.skus {
+        w.sku_text.push_str(&f.sku);
+        put_varint(&mut w.sku_lens.0, f.sku.len() as u32);
+        w.prices.0.extend_from_slice(&f.price.to_le_bytes());
+        w.costs
+            .0
+            .extend_from_slice(&f.cost.unwrap_or(f32::NAN).to_le_bytes());
+        w.flags.0.push(f.in_stock as u8 | (f.offerable as u8) << 1);
+        let c = f.category.as_ref().map_or(0, |c| {
+            1 + categories.binary_search(c).expect("collected above") as u32
+        });
+        put_varint(&mut w.category_of.0, c);
+        put_varint(&mut w.popularity.0, f.popularity);
+    }
+    for i in sku_index(&facts.skus) {
+        put_varint(&mut w.by_sku.0, i);
+    }
+    w.categories = categories;
+    seal(Kind::Facts, &w)
 }
 
 /// Decodes the facts value, verifying format version, checksum and ids.
 pub fn decode_facts(bytes: &[u8]) -> Result<Facts, TableError> {
-    let mut facts: Facts = open(Kind::Facts, bytes)?;
-    facts.by_sku = sku_index(&facts.skus);
-    if facts
-        .by_sku
-        .windows(2)
-        .any(|w| facts.skus[w[0] as usize].sku == facts.skus[w[1] as usize].sku)
-    {
-        return Err(TableError::Invalid("facts SKUs not unique".into()));
+    let w: Wire = open(Kind::Facts, bytes)?;
+    let bad = |what: &str| TableError::Invalid(format!("facts {what}"));
+    let n = w.flags.0.len();
+    if w.prices.0.len() != 4 * n || w.costs.0.len() != 4 * n {
+        return Err(bad("column lengths"));
     }
-    if facts
-        .popular
-        .iter()
-        .any(|&i| i as usize >= facts.skus.len())
-    {
-        return Err(TableError::Invalid("popular id out of range".into()));
+    let f32_at = |b: &[u8], i: usize| {
+        f32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+    };
+    let (mut len_at, mut cat_at, mut pop_at, mut text_at) = (0, 0, 0, 0);
+    let mut skus = Vec::with_capacity(n);
+    for i in 0..n {
+        let len =
+            get_varint(&w.sku_lens.0, &mut len_at).ok_or_else(|| bad("SKU lengths"))? as usize;
+        let sku = w
+            .sku_text
+            .get(text_at..text_at + len)
+            .ok_or_else(|| bad("SKU text"))?;
+        text_at += len;
+        let category =
+            match get_varint(&w.category_of.0, &mut cat_at).ok_or_else(|| bad("categories"))? {
+                0 => None,
+                c => Some(
+                    w.categories
+                        .get(c as usize - 1)
+                        .ok_or_else(|| bad("category id"))?
+                        .clone(),
+                ),
+            };
+        let cost = f32_at(&w.costs.0, i);
+        skus.push(SkuFacts {
+            sku: sku.to_string(),
+            price: f32_at(&w.prices.0, i),
+            cost: (!cost.is_nan()).then_some(cost),
+            in_stock: w.flags.0[i] & 1 != 0,
+            offerable: w.flags.0[i] & 2 != 0,
+            category,
+            popularity: get_varint(&w.popularity.0, &mut pop_at)
+                .ok_or_else(|| bad("popularity"))?,
+        });
     }
-    Ok(facts)
+    let mut by_sku = Vec::with_capacity(n);
+    let mut seen = vec![false; n];
+    let mut at = 0;
+    while at < w.by_sku.0.len() {
+        let i = get_varint(&w.by_sku.0, &mut at).ok_or_else(|| bad("index"))? as usize;
+        if i >= n || std::mem::replace(&mut seen[i], true) {
+            return Err(bad("index not a permutation"));
+        }
+        by_sku.push(i as u32);
+    }
+    if by_sku.len() != n
+        || text_at != w.sku_text.len()
+        || by_sku
+            .windows(2)
+            .any(|p| skus[p[0] as usize].sku >= skus[p[1] as usize].sku)
+    {
+        return Err(bad("index not in SKU order, or SKUs not unique"));
+    }
+    if w.popular.iter().any(|&i| i as usize >= n) {
+        return Err(bad("popular id out of range"));
+    }
+    Ok(Facts {
+        version: w.version,
+        brand: w.brand,
+        region: w.region,
+        orders: w.orders,
+        skus,
+        by_sku,
+        popular: w.popular,
+    })
 }
 
 #[cfg(test)]
