@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::future::Future;
 
-/// Highest manifest format this code reads. (The lead ties it to the table codec's version.)
-pub const MANIFEST_FORMAT: u32 = 1;
+/// Highest manifest format this code reads: the table codec's version (the
+/// configuration's manifests are format 1, which every reader reads).
+pub const MANIFEST_FORMAT: u32 = crate::table::FORMAT_VERSION as u32;
 
 /// KV key of the manifest for `brand` in `region`.
 pub fn manifest_key(brand: &str, region: &str) -> String {
