@@ -239,13 +239,14 @@ fn published_manifests_are_read_current_then_previous() {
             "keys": [{"key": format!("tables/gifts/uk/{version}/facts"), "sha256": "00", "bytes": 1}],
         })
     };
-    let mut m = level("v2", 1);
-    m["previous"] = level("v1", 1);
+    let current = u32::from(upsell_edge::table::FORMAT_VERSION);
+    let mut m = level("v2", current);
+    m["previous"] = level("v1", current);
     let versions = store::parse_manifests(m.to_string().as_bytes());
     let names: Vec<&str> = versions.iter().map(|v| v.version.as_str()).collect();
     assert_eq!(names, ["v2", "v1"]);
     let mut newer = level("v3", 99);
-    newer["previous"] = level("v2", 1);
+    newer["previous"] = level("v2", current);
     let versions = store::parse_manifests(newer.to_string().as_bytes());
     assert_eq!(
         versions.len(),
