@@ -738,21 +738,38 @@ fn zeroed_cells(n: usize) -> Vec<AtomicU32> {
 struct RowAcc {
     w: Vec<f32>,
     raw: Vec<u32>,
+    /// The SKUs a row touched: in first-touch order, or in id order when
+    /// `dense`.
     touched: Vec<u32>,
+    /// Rows touch a large share of the SKUs: `touched` is found by one scan
+    /// after the row instead of a test (a poorly predicted branch) per line.
+    dense: bool,
 }
 
 impl RowAcc {
-    fn new(n: usize, scopes: usize, raw: bool) -> Self {
+    fn new(n: usize, scopes: usize, raw: bool, dense: bool) -> Self {
         RowAcc {
             w: vec![0.0; n * scopes],
             raw: if raw { vec![0; n * scopes] } else { Vec::new() },
             touched: Vec::new(),
+            dense,
         }
     }
 
     /// Adds SKU `i`'s co-purchases (weighted, and raw counts if kept) to
     /// scope 0 and each basket's own scope, in inverted-list order.
     fn add_row(&mut self, scopes: usize, pk: &Packed, i: usize) {
+        if self.dense {
+            self.accumulate::<false>(scopes, pk, i);
+            self.scan_touched(scopes);
+        } else {
+            self.accumulate::<true>(scopes, pk, i);
+        }
+    }
+
+    /// [`RowAcc::add_row`]'s sums, noting first touches if `TRACK`.
+    #[inline(always)]
+    fn accumulate<const TRACK: bool>(&mut self, scopes: usize, pk: &Packed, i: usize) {
         let with_raw = !self.raw.is_empty();
         let data = &pk.data[..];
         let orders = &pk.inv[pk.inv_start[i] as usize..pk.inv_start[i + 1] as usize];
@@ -775,7 +792,7 @@ impl RowAcc {
                     continue;
                 }
                 let at = j * scopes;
-                if self.w[at] == 0.0 && (!with_raw || self.raw[at] == 0) {
+                if TRACK && self.w[at] == 0.0 && (!with_raw || self.raw[at] == 0) {
                     self.touched.push(j as u32);
                 }
                 self.w[at] += wo;
@@ -789,6 +806,19 @@ impl RowAcc {
                     }
                 }
             }
+        }
+    }
+
+    /// Lists in `touched`, in id order, the SKUs the tracked test would
+    /// have listed: a raw count (or, without counts, a weight) not 0.
+    fn scan_touched(&mut self, scopes: usize) {
+        let touched = &mut self.touched;
+        if self.raw.is_empty() {
+            let nonzero = self.w.iter().step_by(scopes).map(|&w| w != 0.0);
+            touched.extend((0..).zip(nonzero).filter(|x| x.1).map(|x| x.0));
+        } else {
+            let nonzero = self.raw.iter().step_by(scopes).map(|&c| c != 0);
+            touched.extend((0..).zip(nonzero).filter(|x| x.1).map(|x| x.0));
         }
     }
 
@@ -825,9 +855,9 @@ fn gram_at(w: &[f32], at: usize, s: usize, prior: f64, w0: f64) -> f32 {
 /// blocks (see [`UpperRows`]): Online Retail's take 61 MB.
 const UPPER_ROWS_BYTES: usize = 256 << 20;
 
-/// Each SKU's weighted co-purchases with the SKUs of higher id, every scope
-/// (`[(q - p - 1) * scopes + s]` in row p), as the candidates step
-/// accumulated them: the Gram blocks read them instead of accumulating the
+/// Each SKU's Gram entries with the SKUs of higher id, every scope
+/// (`[s * (n - p - 1) + q - p - 1]` in row p), as the candidates step
+/// computed them: the Gram blocks read them instead of accumulating the
 /// rows again. Kept only when every target is in one batch and they fit in
 /// [`UPPER_ROWS_BYTES`]; empty otherwise.
 struct UpperRows {
@@ -857,7 +887,8 @@ impl UpperRows {
         (p * self.n - p * (p + 1) / 2) * self.scopes
     }
 
-    /// Row `p`: its entries of SKU `q > p` start at `(q - p - 1) * scopes`.
+    /// Row `p`: its entry of SKU `q > p` in scope `s` is at
+    /// `s * (n - p - 1) + q - p - 1`.
     fn row(&self, p: usize) -> &[f32] {
         &self.w[self.start(p)..self.start(p + 1)]
     }
@@ -870,16 +901,14 @@ impl UpperRows {
         ids: &[u32],
         order: &[u32],
         s: usize,
-        prior: f64,
-        w0: f64,
         put: &mut impl FnMut(usize, usize, f32),
     ) {
         for (r, &id) in ids.iter().enumerate() {
-            let w = self.row(id as usize);
+            let width = self.n - id as usize - 1;
+            let g = &self.row(id as usize)[s * width..(s + 1) * width];
             let p = order[r] as usize;
             for (&q, &q_id) in order[r + 1..].iter().zip(&ids[r + 1..]) {
-                let at = (q_id - id - 1) as usize * self.scopes;
-                put(p, q as usize, gram_at(w, at, s, prior, w0));
+                put(p, q as usize, g[(q_id - id - 1) as usize]);
             }
         }
     }
@@ -1015,7 +1044,7 @@ impl ArenaIndex {
             .collect();
         let (start, ids_off) = (&self.start, &self.ids_off);
         sources.par_iter().for_each_init(
-            || RowAcc::new(n, gx.scopes, false),
+            || RowAcc::new(n, gx.scopes, false, false),
             |acc, &p| {
                 let p = p as usize;
                 acc.add_row(gx.scopes, gx.pk, p);
@@ -1118,7 +1147,7 @@ fn sparse_ease_within(
             .map_init(
                 || {
                     let scored = vec![Vec::<(f32, u32)>::new(); scopes];
-                    (RowAcc::new(n, scopes, true), scored)
+                    (RowAcc::new(n, scopes, true, kept), scored)
                 },
                 |(acc, by_scope), (j, upper_row)| {
                     let mut out = Vec::new();
@@ -1126,15 +1155,10 @@ fn sparse_ease_within(
                         return out;
                     }
                     acc.add_row(scopes, pk, j);
-                    let above = &acc.w[(j + 1) * scopes..];
-                    upper_row.copy_from_slice(&above[..upper_row.len()]);
-                    if !x.offerable[j] {
-                        acc.clear(scopes);
-                        return out;
-                    }
                     let by_score =
                         |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-                    // One sweep over the row fills every scope's list. A list
+                    // One sweep over the row fills every scope's list (and
+                    // the kept row's entries with higher ids). A list
                     // that grows long is cut to its best M, whose smallest
                     // entry then bounds what can still enter the top M
                     // (ties kept): the final top M is the same, with fewer
@@ -1142,6 +1166,7 @@ fn sparse_ease_within(
                     let m = x.candidates;
                     let mut bound = vec![0.0f32; scopes];
                     by_scope.iter_mut().for_each(Vec::clear);
+                    let width = upper_row.len() / scopes;
                     for &k in &acc.touched {
                         // The brand-wide share a region borrows is the same
                         // for every region: computed once per SKU, with the
@@ -1155,6 +1180,9 @@ fn sparse_ease_within(
                                 acc.w[at + s] + borrowed
                             };
                             let g = if g > 0.0 && g.is_finite() { g } else { 0.0 };
+                            if k as usize > j && width > 0 {
+                                upper_row[s * width + k as usize - j - 1] = g;
+                            }
                             if g > 0.0 && g >= bound[s] {
                                 scored.push((g, k));
                                 if m > 0 && scored.len() >= 4 * m.max(64) {
@@ -1164,6 +1192,11 @@ fn sparse_ease_within(
                                 }
                             }
                         }
+                    }
+                    if !x.offerable[j] {
+                        // Swept for its kept row only.
+                        acc.clear(scopes);
+                        return out;
                     }
                     for (s, scored) in by_scope.iter_mut().enumerate() {
                         if x.candidates < scored.len() {
@@ -1237,7 +1270,7 @@ fn sparse_ease_within(
                     };
                     if upper.kept() {
                         let s = b.scope as usize;
-                        upper.block_entries(&b.ids, &order, s, x.prior, w0, &mut put);
+                        upper.block_entries(&b.ids, &order, s, &mut put);
                     } else {
                         block_entries(index.rows(bi), arena_ref, &order, &mut put);
                     }
