@@ -823,6 +823,13 @@ impl RowAcc {
     }
 
     fn clear(&mut self, scopes: usize) {
+        if self.dense {
+            // Most cells were touched: one fill beats one per SKU.
+            self.w.fill(0.0);
+            self.raw.fill(0);
+            self.touched.clear();
+            return;
+        }
         for &j in &self.touched {
             let at = j as usize * scopes;
             self.w[at..at + scopes].fill(0.0);
