@@ -738,21 +738,38 @@ fn zeroed_cells(n: usize) -> Vec<AtomicU32> {
 struct RowAcc {
     w: Vec<f32>,
     raw: Vec<u32>,
+    /// The SKUs a row touched: in first-touch order, or in id order when
+    /// `dense`.
     touched: Vec<u32>,
+    /// Rows touch a large share of the SKUs: `touched` is found by one scan
+    /// after the row instead of a test (a poorly predicted branch) per line.
+    dense: bool,
 }
 
 impl RowAcc {
-    fn new(n: usize, scopes: usize, raw: bool) -> Self {
+    fn new(n: usize, scopes: usize, raw: bool, dense: bool) -> Self {
         RowAcc {
             w: vec![0.0; n * scopes],
             raw: if raw { vec![0; n * scopes] } else { Vec::new() },
             touched: Vec::new(),
+            dense,
         }
     }
 
     /// Adds SKU `i`'s co-purchases (weighted, and raw counts if kept) to
     /// scope 0 and each basket's own scope, in inverted-list order.
     fn add_row(&mut self, scopes: usize, pk: &Packed, i: usize) {
+        if self.dense {
+            self.accumulate::<false>(scopes, pk, i);
+            self.scan_touched(scopes);
+        } else {
+            self.accumulate::<true>(scopes, pk, i);
+        }
+    }
+
+    /// [`RowAcc::add_row`]'s sums, noting first touches if `TRACK`.
+    #[inline(always)]
+    fn accumulate<const TRACK: bool>(&mut self, scopes: usize, pk: &Packed, i: usize) {
         let with_raw = !self.raw.is_empty();
         let data = &pk.data[..];
         let orders = &pk.inv[pk.inv_start[i] as usize..pk.inv_start[i + 1] as usize];
@@ -775,7 +792,7 @@ impl RowAcc {
                     continue;
                 }
                 let at = j * scopes;
-                if self.w[at] == 0.0 && (!with_raw || self.raw[at] == 0) {
+                if TRACK && self.w[at] == 0.0 && (!with_raw || self.raw[at] == 0) {
                     self.touched.push(j as u32);
                 }
                 self.w[at] += wo;
@@ -792,7 +809,27 @@ impl RowAcc {
         }
     }
 
+    /// Lists in `touched`, in id order, the SKUs the tracked test would
+    /// have listed: a raw count (or, without counts, a weight) not 0.
+    fn scan_touched(&mut self, scopes: usize) {
+        let touched = &mut self.touched;
+        if self.raw.is_empty() {
+            let nonzero = self.w.iter().step_by(scopes).map(|&w| w != 0.0);
+            touched.extend((0..).zip(nonzero).filter(|x| x.1).map(|x| x.0));
+        } else {
+            let nonzero = self.raw.iter().step_by(scopes).map(|&c| c != 0);
+            touched.extend((0..).zip(nonzero).filter(|x| x.1).map(|x| x.0));
+        }
+    }
+
     fn clear(&mut self, scopes: usize) {
+        if self.dense {
+            // Most cells were touched: one fill beats one per SKU.
+            self.w.fill(0.0);
+            self.raw.fill(0);
+            self.touched.clear();
+            return;
+        }
         for &j in &self.touched {
             let at = j as usize * scopes;
             self.w[at..at + scopes].fill(0.0);
@@ -802,22 +839,103 @@ impl RowAcc {
         }
         self.touched.clear();
     }
+}
 
-    /// Gram entry with `j` in scope `s` (0 when absent): a region's own
-    /// weight plus its borrowed share of the brand-wide one.
-    #[inline]
-    fn gram(&self, j: usize, s: usize, scopes: usize, prior: f64, w0: f64) -> f32 {
-        let at = j * scopes;
-        let g = if s == 0 {
-            self.w[at]
-        } else {
-            self.w[at + s] + (prior * self.w[at] as f64 / w0) as f32
-        };
-        if g > 0.0 && g.is_finite() {
-            g
-        } else {
-            0.0
+/// Gram entry in scope `s` from the weights `w[at..]` of one SKU (every
+/// scope; 0 when absent): a region's own weight plus its borrowed share of
+/// the brand-wide one.
+#[inline]
+fn gram_at(w: &[f32], at: usize, s: usize, prior: f64, w0: f64) -> f32 {
+    let g = if s == 0 {
+        w[at]
+    } else {
+        w[at + s] + (prior * w[at] as f64 / w0) as f32
+    };
+    if g > 0.0 && g.is_finite() {
+        g
+    } else {
+        0.0
+    }
+}
+
+/// Bytes of co-purchase rows the candidates step may keep for the Gram
+/// blocks (see [`UpperRows`]): Online Retail's take 61 MB.
+const UPPER_ROWS_BYTES: usize = 256 << 20;
+
+/// Each SKU's Gram entries with the SKUs of higher id, every scope
+/// (`[s * (n - p - 1) + q - p - 1]` in row p), as the candidates step
+/// computed them: the Gram blocks read them instead of accumulating the
+/// rows again. Kept only when every target is in one batch and they fit in
+/// [`UPPER_ROWS_BYTES`]; empty otherwise.
+struct UpperRows {
+    w: Vec<f32>,
+    n: usize,
+    scopes: usize,
+}
+
+impl UpperRows {
+    /// Zeroed rows for `n` SKUs if `keep`, else none.
+    fn new(n: usize, scopes: usize, keep: bool) -> Self {
+        let len = if keep { tri_len(n) * scopes } else { 0 };
+        UpperRows {
+            w: vec![0.0; len],
+            n,
+            scopes,
         }
+    }
+
+    /// Whether the rows are kept.
+    fn kept(&self) -> bool {
+        !self.w.is_empty()
+    }
+
+    /// Where row `p` starts in `w`.
+    fn start(&self, p: usize) -> usize {
+        (p * self.n - p * (p + 1) / 2) * self.scopes
+    }
+
+    /// Row `p`: its entry of SKU `q > p` in scope `s` is at
+    /// `s * (n - p - 1) + q - p - 1`.
+    fn row(&self, p: usize) -> &[f32] {
+        &self.w[self.start(p)..self.start(p + 1)]
+    }
+
+    /// Hands `put(p, q, G_pq)` a block's Gram entries in scope `s`, each
+    /// pair from the row of its smaller id (`ids` ascending; `order[r]` is
+    /// the candidate of id rank r).
+    fn block_entries(
+        &self,
+        ids: &[u32],
+        order: &[u32],
+        s: usize,
+        put: &mut impl FnMut(usize, usize, f32),
+    ) {
+        for (r, &id) in ids.iter().enumerate() {
+            let width = self.n - id as usize - 1;
+            let g = &self.row(id as usize)[s * width..(s + 1) * width];
+            let p = order[r] as usize;
+            for (&q, &q_id) in order[r + 1..].iter().zip(&ids[r + 1..]) {
+                put(p, q as usize, g[(q_id - id - 1) as usize]);
+            }
+        }
+    }
+
+    /// Each SKU's row to fill, in id order (empty rows when none are kept).
+    fn rows_mut(&mut self) -> Vec<&mut [f32]> {
+        let (n, scopes) = (self.n, self.scopes);
+        let mut rest = &mut self.w[..];
+        let mut out = Vec::with_capacity(n);
+        for p in 0..n {
+            let len = if rest.is_empty() {
+                0
+            } else {
+                (n - p - 1) * scopes
+            };
+            let (row, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            out.push(row);
+            rest = tail;
+        }
+        out
     }
 }
 
@@ -836,6 +954,144 @@ fn tri_len(m: usize) -> usize {
     m * m.saturating_sub(1) / 2
 }
 
+/// What a co-purchase row's Gram entries are computed from.
+struct GramCtx<'a> {
+    pk: &'a Packed,
+    scopes: usize,
+    prior: f64,
+    w0: f64,
+}
+
+/// Which (block, id rank) each SKU fills: CSR over SKUs. Each SKU's runs
+/// (its Gram entries with the block's higher-id candidates) are laid out
+/// one after another in the arena, in the order it writes them, so the
+/// writes stream; `row_off` says where each block row went. Block ids are
+/// copied into one flat array.
+#[derive(Default)]
+struct ArenaIndex {
+    ids_off: Vec<u32>,
+    ids_flat: Vec<u32>,
+    start: Vec<u32>,
+    run: Vec<u64>,
+    slots: Vec<(u32, u32)>,
+    row_off: Vec<u32>,
+}
+
+impl ArenaIndex {
+    /// The index of `blocks` over SKUs `< n`.
+    fn new(blocks: &[Block], n: usize) -> Self {
+        let mut ids_off = Vec::with_capacity(blocks.len() + 1);
+        ids_off.push(0u32);
+        for b in blocks {
+            ids_off.push(ids_off.last().copied().unwrap_or(0) + b.ids.len() as u32);
+        }
+        let mut ids_flat: Vec<u32> = Vec::with_capacity(ids_off[blocks.len()] as usize);
+        for b in blocks {
+            ids_flat.extend_from_slice(&b.ids);
+        }
+        let mut start = vec![0u32; n + 1];
+        let mut run = vec![0u64; n + 1];
+        for b in blocks {
+            let m = b.ids.len();
+            for (r, &id) in b.ids[..m.saturating_sub(1)].iter().enumerate() {
+                start[id as usize + 1] += 1;
+                run[id as usize + 1] += (m - r - 1) as u64;
+            }
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+            run[i + 1] += run[i];
+        }
+        assert!(run[n] < u32::MAX as u64, "Gram batch too large");
+        let mut fill = start.clone();
+        let mut fill_off = run.clone();
+        let mut slots = vec![(0u32, 0u32); start[n] as usize];
+        let mut row_off = vec![0u32; ids_flat.len()];
+        for (bi, b) in blocks.iter().enumerate() {
+            let m = b.ids.len();
+            let base = ids_off[bi] as usize;
+            for (r, &id) in b.ids[..m.saturating_sub(1)].iter().enumerate() {
+                let id = id as usize;
+                slots[fill[id] as usize] = (bi as u32, r as u32);
+                fill[id] += 1;
+                row_off[base + r] = fill_off[id] as u32;
+                fill_off[id] += (m - r - 1) as u64;
+            }
+        }
+        ArenaIndex {
+            ids_off,
+            ids_flat,
+            start,
+            run,
+            slots,
+            row_off,
+        }
+    }
+
+    /// Where block `bi`'s rows start in the arena, by id rank.
+    fn rows(&self, bi: usize) -> &[u32] {
+        &self.row_off[self.ids_off[bi] as usize..self.ids_off[bi + 1] as usize]
+    }
+
+    /// Accumulates each source SKU's row and writes it into its runs
+    /// (growing `arena` to the cells needed).
+    fn fill(&self, blocks: &[Block], gx: &GramCtx<'_>, arena: &mut Vec<AtomicU32>) {
+        let n = self.start.len() - 1;
+        let total = self.run[n] as usize;
+        if arena.len() < total {
+            // Every cell is written below before it is read: a zeroed
+            // allocation (fresh pages, no memset) is enough.
+            drop(std::mem::take(arena));
+            *arena = zeroed_cells(total);
+        }
+        let arena = &arena[..];
+        let scope_of_block: Vec<u8> = blocks.iter().map(|b| b.scope).collect();
+        let sources: Vec<u32> = (0..n as u32)
+            .filter(|&i| self.start[i as usize + 1] > self.start[i as usize])
+            .collect();
+        let (start, ids_off) = (&self.start, &self.ids_off);
+        sources.par_iter().for_each_init(
+            || RowAcc::new(n, gx.scopes, false, false),
+            |acc, &p| {
+                let p = p as usize;
+                acc.add_row(gx.scopes, gx.pk, p);
+                let mut off = self.run[p] as usize;
+                for &(bi, r) in &self.slots[start[p] as usize..start[p + 1] as usize] {
+                    let bi = bi as usize;
+                    let s = scope_of_block[bi] as usize;
+                    let from = ids_off[bi] as usize + r as usize + 1;
+                    let ids = &self.ids_flat[from..ids_off[bi + 1] as usize];
+                    for (cell, &q) in arena[off..off + ids.len()].iter().zip(ids) {
+                        let g = gram_at(&acc.w, q as usize * gx.scopes, s, gx.prior, gx.w0);
+                        cell.store(g.to_bits(), Ordering::Relaxed);
+                    }
+                    off += ids.len();
+                }
+                acc.clear(gx.scopes);
+            },
+        );
+    }
+}
+
+/// Hands `put(p, q, G_pq)` a block's Gram entries from its arena rows
+/// (`rows_at`, by id rank), each read straight through: the row of id rank
+/// r holds the entries with ranks r+1.. (`order[r]` is rank r's candidate).
+fn block_entries(
+    rows_at: &[u32],
+    arena: &[AtomicU32],
+    order: &[u32],
+    put: &mut impl FnMut(usize, usize, f32),
+) {
+    let m0 = order.len();
+    for (r, &at) in rows_at.iter().enumerate().take(m0.saturating_sub(1)) {
+        let p = order[r] as usize;
+        let cells = &arena[at as usize..at as usize + (m0 - r - 1)];
+        for (cell, &q) in cells.iter().zip(&order[r + 1..]) {
+            put(p, q as usize, f32::from_bits(cell.load(Ordering::Relaxed)));
+        }
+    }
+}
+
 /// Sparse EASE for every scope at once: neighbour lists `[scope][item]`.
 ///
 /// Equivalent to [`ease_lists`] on complete Gram rows (`ease_row = 0`) but
@@ -846,6 +1102,16 @@ fn tri_len(m: usize) -> usize {
 /// entries straight into the blocks that need them (each pair from the row
 /// of its smaller id, as before), then every block is solved.
 pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbour>>> {
+    sparse_ease_within(x, bar, UPPER_ROWS_BYTES)
+}
+
+/// [`sparse_ease`] keeping the candidates step's rows (see [`UpperRows`])
+/// only if they fit in `rows_bytes` (tests try both ways).
+fn sparse_ease_within(
+    x: &EaseInput<'_>,
+    bar: &ProgressBar,
+    rows_bytes: usize,
+) -> Vec<Vec<Vec<Neighbour>>> {
     let pk = x.packed;
     let n = x.n_items;
     let scopes = x.counts.len();
@@ -860,6 +1126,11 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
     let batch = (BATCH_BYTES / per_target).clamp(64, n.max(64));
     let mut rows: Vec<Vec<Vec<Neighbour>>> = vec![vec![Vec::new(); n]; scopes];
     let mut arena: Vec<AtomicU32> = Vec::new();
+    let mut upper = UpperRows::new(
+        n,
+        scopes,
+        batch >= n && tri_len(n) * scopes * 4 <= rows_bytes,
+    );
     let rss_start = super::rss_bytes();
     let mut spent = [0.0f64; 4];
     let mut cpu = [0.0f64; 4];
@@ -873,23 +1144,28 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
     let mut lo = 0;
     while lo < n {
         let hi = (lo + batch).min(n);
-        // 1. Candidates of each target of the batch, per scope.
+        // 1. Candidates of each target of the batch, per scope (and the
+        // target's row kept for step 3, if rows are kept).
+        let kept = upper.kept();
+        let mut upper_rows = upper.rows_mut();
         let blocks: Vec<Block> = (lo..hi)
             .into_par_iter()
+            .zip(upper_rows[lo..hi].par_iter_mut())
             .map_init(
                 || {
                     let scored = vec![Vec::<(f32, u32)>::new(); scopes];
-                    (RowAcc::new(n, scopes, true), scored)
+                    (RowAcc::new(n, scopes, true, kept), scored)
                 },
-                |(acc, by_scope), j| {
+                |(acc, by_scope), (j, upper_row)| {
                     let mut out = Vec::new();
-                    if !x.offerable[j] {
+                    if !x.offerable[j] && !kept {
                         return out;
                     }
                     acc.add_row(scopes, pk, j);
                     let by_score =
                         |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-                    // One sweep over the row fills every scope's list. A list
+                    // One sweep over the row fills every scope's list (and
+                    // the kept row's entries with higher ids). A list
                     // that grows long is cut to its best M, whose smallest
                     // entry then bounds what can still enter the top M
                     // (ties kept): the final top M is the same, with fewer
@@ -897,10 +1173,11 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
                     let m = x.candidates;
                     let mut bound = vec![0.0f32; scopes];
                     by_scope.iter_mut().for_each(Vec::clear);
+                    let width = upper_row.len() / scopes;
                     for &k in &acc.touched {
                         // The brand-wide share a region borrows is the same
                         // for every region: computed once per SKU, with the
-                        // expression of `RowAcc::gram`.
+                        // expression of [`gram_at`].
                         let at = k as usize * scopes;
                         let borrowed = (x.prior * acc.w[at] as f64 / w0) as f32;
                         for (s, scored) in by_scope.iter_mut().enumerate() {
@@ -910,6 +1187,9 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
                                 acc.w[at + s] + borrowed
                             };
                             let g = if g > 0.0 && g.is_finite() { g } else { 0.0 };
+                            if k as usize > j && width > 0 {
+                                upper_row[s * width + k as usize - j - 1] = g;
+                            }
                             if g > 0.0 && g >= bound[s] {
                                 scored.push((g, k));
                                 if m > 0 && scored.len() >= 4 * m.max(64) {
@@ -919,6 +1199,11 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
                                 }
                             }
                         }
+                    }
+                    if !x.offerable[j] {
+                        // Swept for its kept row only.
+                        acc.clear(scopes);
+                        return out;
                     }
                     for (s, scored) in by_scope.iter_mut().enumerate() {
                         if x.candidates < scored.len() {
@@ -954,85 +1239,25 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
             )
             .flatten_iter()
             .collect();
+        drop(upper_rows);
         bar.inc((hi - lo) as u64);
         phase(0);
-        // 2. Which (block, id rank) each SKU fills: CSR over SKUs. Each
-        // SKU's runs (its Gram entries with the block's higher-id candidates)
-        // are laid out one after another in the arena, in the order it
-        // writes them, so the writes stream; `row_off` says where each
-        // block row went. Block ids are copied into one flat array.
-        let mut ids_off = Vec::with_capacity(blocks.len() + 1);
-        ids_off.push(0u32);
-        for b in &blocks {
-            ids_off.push(ids_off.last().copied().unwrap_or(0) + b.ids.len() as u32);
-        }
-        let mut ids_flat: Vec<u32> = Vec::with_capacity(ids_off[blocks.len()] as usize);
-        for b in &blocks {
-            ids_flat.extend_from_slice(&b.ids);
-        }
-        let mut start = vec![0u32; n + 1];
-        let mut run = vec![0u64; n + 1];
-        for b in &blocks {
-            let m = b.ids.len();
-            for (r, &id) in b.ids[..m.saturating_sub(1)].iter().enumerate() {
-                start[id as usize + 1] += 1;
-                run[id as usize + 1] += (m - r - 1) as u64;
-            }
-        }
-        for i in 0..n {
-            start[i + 1] += start[i];
-            run[i + 1] += run[i];
-        }
-        let total = run[n] as usize;
-        assert!(total < u32::MAX as usize, "Gram batch too large");
-        if arena.len() < total {
-            // Every cell is written below before it is read: a zeroed
-            // allocation (fresh pages, no memset) is enough.
-            drop(std::mem::take(&mut arena));
-            arena = zeroed_cells(total);
-        }
-        let mut fill = start.clone();
-        let mut fill_off = run.clone();
-        let mut slots = vec![(0u32, 0u32); start[n] as usize];
-        let mut row_off = vec![0u32; ids_flat.len()];
-        for (bi, b) in blocks.iter().enumerate() {
-            let m = b.ids.len();
-            let base = ids_off[bi] as usize;
-            for (r, &id) in b.ids[..m.saturating_sub(1)].iter().enumerate() {
-                let id = id as usize;
-                slots[fill[id] as usize] = (bi as u32, r as u32);
-                fill[id] += 1;
-                row_off[base + r] = fill_off[id] as u32;
-                fill_off[id] += (m - r - 1) as u64;
-            }
-        }
-        drop((fill, fill_off));
-        let scope_of_block: Vec<u8> = blocks.iter().map(|b| b.scope).collect();
-        let sources: Vec<u32> = (0..n as u32)
-            .filter(|&i| start[i as usize + 1] > start[i as usize])
-            .collect();
-        phase(1);
-        // 3. Each source SKU's row, written into its runs.
-        sources.par_iter().for_each_init(
-            || RowAcc::new(n, scopes, false),
-            |acc, &p| {
-                let p = p as usize;
-                acc.add_row(scopes, pk, p);
-                let mut off = run[p] as usize;
-                for &(bi, r) in &slots[start[p] as usize..start[p + 1] as usize] {
-                    let bi = bi as usize;
-                    let s = scope_of_block[bi] as usize;
-                    let ids =
-                        &ids_flat[ids_off[bi] as usize + r as usize + 1..ids_off[bi + 1] as usize];
-                    for (cell, &q) in arena[off..off + ids.len()].iter().zip(ids) {
-                        let g = acc.gram(q as usize, s, scopes, x.prior, w0);
-                        cell.store(g.to_bits(), Ordering::Relaxed);
-                    }
-                    off += ids.len();
-                }
-                acc.clear(scopes);
-            },
-        );
+        // 2–3. The blocks' Gram entries: read from the kept rows, or
+        // gathered into the arena.
+        let index = if upper.kept() {
+            ArenaIndex::default()
+        } else {
+            let index = ArenaIndex::new(&blocks, n);
+            phase(1);
+            let gx = GramCtx {
+                pk,
+                scopes,
+                prior: x.prior,
+                w0,
+            };
+            index.fill(&blocks, &gx, &mut arena);
+            index
+        };
         phase(2);
         // 4. Solve each block.
         let arena_ref = &arena;
@@ -1040,24 +1265,21 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
             .par_iter()
             .enumerate()
             .map_init(SolveScratch::default, |scratch, (bi, b)| {
-                let rows_at = &row_off[ids_off[bi] as usize..ids_off[bi + 1] as usize];
-                // The block's arena rows, each read straight through: the row
-                // of id rank r holds the entries with ranks r+1.. (`order`
-                // maps a rank back to its candidate).
                 let fill = |full: &mut [f64], m0: usize| {
+                    // `order` maps an id rank back to its candidate.
                     let mut order = vec![0u32; m0];
                     for (p, &r) in b.rank.iter().enumerate() {
                         order[r as usize] = p as u32;
                     }
-                    for (r, &at) in rows_at.iter().enumerate().take(m0.saturating_sub(1)) {
-                        let p = order[r] as usize;
-                        let cells = &arena_ref[at as usize..at as usize + (m0 - r - 1)];
-                        for (cell, &q) in cells.iter().zip(&order[r + 1..]) {
-                            let g = f32::from_bits(cell.load(Ordering::Relaxed)) as f64;
-                            let q = q as usize;
-                            let (hi, lo) = if p > q { (p, q) } else { (q, p) };
-                            full[hi * m0 + lo] = g;
-                        }
+                    let mut put = |p: usize, q: usize, g: f32| {
+                        let (hi, lo) = if p > q { (p, q) } else { (q, p) };
+                        full[hi * m0 + lo] = g as f64;
+                    };
+                    if upper.kept() {
+                        let s = b.scope as usize;
+                        upper.block_entries(&b.ids, &order, s, &mut put);
+                    } else {
+                        block_entries(index.rows(bi), arena_ref, &order, &mut put);
                     }
                 };
                 let d = &diag[b.scope as usize];
@@ -1088,9 +1310,10 @@ pub fn sparse_ease(x: &EaseInput<'_>, bar: &ProgressBar) -> Vec<Vec<Vec<Neighbou
     }
     if std::env::var_os("MODEL_BUILDER_TIMINGS").is_some() {
         eprintln!(
-            "sparse EASE: {} SKUs, {} scopes, batches of {batch}: candidates {:.2}s, index {:.2}s, Gram blocks {:.2}s, solves {:.2}s (CPU {:.1}/{:.1}/{:.1}/{:.1}s); RSS {:.0} MiB at the start, arena {:.0} MiB",
+            "sparse EASE: {} SKUs, {} scopes, batches of {batch}: candidates {:.2}s, index {:.2}s, Gram blocks {:.2}s, solves {:.2}s (CPU {:.1}/{:.1}/{:.1}/{:.1}s); RSS {:.0} MiB at the start, arena {:.0} MiB, rows kept {:.0} MiB",
             n, scopes, spent[0], spent[1], spent[2], spent[3], cpu[0], cpu[1], cpu[2], cpu[3],
-            rss_start as f64 / 1048576.0, (arena.len() * 4) as f64 / 1048576.0
+            rss_start as f64 / 1048576.0, (arena.len() * 4) as f64 / 1048576.0,
+            (upper.w.len() * 4) as f64 / 1048576.0
         );
     }
     for scope_rows in rows.iter_mut() {
@@ -1341,8 +1564,9 @@ mod tests {
             r
         };
         let mut edges = 0;
-        for nonnegative in [false, true] {
-            let sparse = sparse_ease(
+        for (nonnegative, rows_bytes) in [(false, 0), (false, 1 << 20), (true, 0), (true, 1 << 20)]
+        {
+            let sparse = sparse_ease_within(
                 &EaseInput {
                     packed: &Packed::new(&b, &weight, &scope_of, n),
                     n_items: n,
@@ -1357,6 +1581,7 @@ mod tests {
                     l1: 0.0,
                 },
                 &bar,
+                rows_bytes,
             );
             for s in 0..3 {
                 let dense = ease_lists(
@@ -1374,7 +1599,7 @@ mod tests {
                     assert_eq!(
                         sorted(dense[i].clone()),
                         sorted(sparse[s][i].clone()),
-                        "scope {s} SKU {i} nonnegative {nonnegative}"
+                        "scope {s} SKU {i} nonnegative {nonnegative} rows kept {rows_bytes}"
                     );
                 }
             }
