@@ -26,6 +26,21 @@ fn time_decode(name: &str, bytes: &[u8], edges: usize) {
     );
 }
 
+/// Seconds per decode of a facts value, the median of 21 (the first pays
+/// page faults), and its SKU count.
+fn facts_decode_median(bytes: &[u8]) -> (f64, usize) {
+    let mut times: Vec<f64> = (0..21)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(decode_facts(bytes).expect("decodes"));
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let skus = decode_facts(bytes).expect("decodes").skus.len();
+    (times[10], skus)
+}
+
 fn main() {
     // A deterministic seed-scale shard: Zipf-ish neighbour ids, log-spread scores.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -74,20 +89,12 @@ fn main() {
         .collect();
     let facts = Facts::new("v", "brand", "all", 18_000_000, skus, 50);
     let bytes = encode_facts(&facts);
-    let mut times: Vec<f64> = (0..21)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(decode_facts(&bytes).expect("decodes"));
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
     println!(
         "{:<40} {:>8} bytes {:>6} SKUs   decode {:>7.1} µs (median of 21)",
         "synthetic facts, 40k SKUs",
         bytes.len(),
         facts.skus.len(),
-        times[10] * 1e6
+        facts_decode_median(&bytes).0 * 1e6
     );
 
     if let Ok(dir) = std::env::var("TABLE_DIR") {
@@ -119,22 +126,13 @@ fn main() {
                     shards += 1;
                 } else if p.file_name().is_some_and(|n| n == "facts") {
                     let b = std::fs::read(&p).expect("readable");
-                    // The median of 21 decodes (the first pays page faults).
-                    let mut times: Vec<f64> = (0..21)
-                        .map(|_| {
-                            let t = Instant::now();
-                            std::hint::black_box(decode_facts(&b).expect("decodes"));
-                            t.elapsed().as_secs_f64()
-                        })
-                        .collect();
-                    times.sort_by(f64::total_cmp);
-                    let skus = decode_facts(&b).expect("decodes").skus.len();
+                    let (median, skus) = facts_decode_median(&b);
                     println!(
                         "facts {:<50} {:>8} bytes {:>6} SKUs  decode {:>7.1} µs (median of 21)",
                         p.strip_prefix(&dir).unwrap_or(&p).display(),
                         b.len(),
                         skus,
-                        times[10] * 1e6
+                        median * 1e6
                     );
                 }
             }
