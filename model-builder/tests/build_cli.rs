@@ -41,6 +41,14 @@ fn recommend(table: &Path, extra: &[&str], queries: &str) -> Vec<serde_json::Val
         .collect()
 }
 
+/// `model-builder build --orders ORDERS --out OUT -q EXTRA...`.
+fn build(orders: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["build", "--orders", orders.to_str().unwrap()];
+    args.extend(["--out", out.to_str().unwrap(), "-q"]);
+    args.extend(extra);
+    run(&args)
+}
+
 /// Fails the test with the command's stderr unless it succeeded.
 fn assert_ok(o: &Output) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -49,11 +57,6 @@ fn assert_ok(o: &Output) {
 /// The single best offer for an order of `sku` alone.
 fn best_with(table: &Path, sku: &str) -> Vec<String> {
     skus(&recommend(table, &["-k", "1"], &format!("{{\"skus\":[\"{sku}\"]}}\n"))[0])
-}
-
-/// Borrows owned arguments for [`run`].
-fn refs(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
 }
 
 fn skus(v: &serde_json::Value) -> Vec<String> {
@@ -99,14 +102,7 @@ fn build_and_recommend_on_the_generic_schema() {
     let dir = tempfile::tempdir().unwrap();
     let orders = planted_csv(dir.path());
     let out = dir.path().join("t");
-    let o = run(&[
-        "build",
-        "--orders",
-        orders.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
+    let o = build(&orders, &out, &[]);
     assert_ok(&o);
     let summary = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -150,16 +146,7 @@ fn region_tables_blend_toward_the_brand_wide_one() {
     let dir = tempfile::tempdir().unwrap();
     let orders = planted_csv(dir.path());
     let out = dir.path().join("t");
-    let o = run(&[
-        "build",
-        "--orders",
-        orders.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-        "--region-min-orders",
-        "150",
-    ]);
+    let o = build(&orders, &out, &["--region-min-orders", "150"]);
     assert_ok(&o);
     // north has 600 orders (own table); south has 100 (borrows `all`).
     assert!(out.join("manifests/default/north.json").is_file());
@@ -184,41 +171,19 @@ fn bad_rows_name_file_line_and_field_and_can_be_skipped() {
     let p = dir.path().join("bad.csv");
     std::fs::write(&p, "order_id,sku,ts\n1,A,2024-01-01 10:00:00\n1,B,2024-01-01 10:00:00\n2,A,yesterday\n2,B,2024-01-02\n").unwrap();
     let out = dir.path().join("t");
-    let o = run(&[
-        "build",
-        "--orders",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
+    let o = build(&p, &out, &[]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.csv:4: field `ts`"), "{err}");
     assert!(!out.exists(), "nothing written on failure");
-    let o = run(&[
-        "build",
-        "--orders",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-        "--skip-bad-rows",
-    ]);
+    let o = build(&p, &out, &["--skip-bad-rows"]);
     assert_ok(&o);
     assert!(String::from_utf8_lossy(&o.stderr).contains("skipped 1 malformed rows"));
     assert!(String::from_utf8_lossy(&o.stdout).contains("1 bad skipped"));
 
     let p2 = dir.path().join("nosku.csv");
     std::fs::write(&p2, "order_id,item\n1,A\n").unwrap();
-    let o = run(&[
-        "build",
-        "--orders",
-        p2.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
+    let o = build(&p2, &out, &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("nosku.csv:1: field `sku`: required column missing"),
@@ -231,14 +196,7 @@ fn bad_rows_name_file_line_and_field_and_can_be_skipped() {
         "{\"order_id\":\"1\",\"sku\":\"A\"}\n{\"order_id\":\"1\",\"sku\":\"\"}\n",
     )
     .unwrap();
-    let o = run(&[
-        "build",
-        "--orders",
-        p3.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
+    let o = build(&p3, &out, &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("empty.jsonl:2: field `sku`: empty (required)"),
@@ -251,30 +209,12 @@ fn failed_build_leaves_the_previous_output_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let orders = planted_csv(dir.path());
     let out = dir.path().join("t");
-    let o = run(&[
-        "build",
-        "--orders",
-        orders.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-        "--version-tag",
-        "v1",
-    ]);
+    let o = build(&orders, &out, &["--version-tag", "v1"]);
     assert!(o.status.success());
     let before = std::fs::read(out.join("build.json")).unwrap();
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "order_id,sku,price\n1,A,cheap\n").unwrap();
-    let o = run(&[
-        "build",
-        "--orders",
-        bad.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-        "--version-tag",
-        "v2",
-    ]);
+    let o = build(&bad, &out, &["--version-tag", "v2"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.csv:2: field `price`"));
     assert_eq!(std::fs::read(out.join("build.json")).unwrap(), before);
@@ -285,16 +225,7 @@ fn failed_build_leaves_the_previous_output_untouched() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     // A successful rebuild replaces it as a whole.
-    let o = run(&[
-        "build",
-        "--orders",
-        orders.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-        "--version-tag",
-        "v3",
-    ]);
+    let o = build(&orders, &out, &["--version-tag", "v3"]);
     assert!(o.status.success());
     assert!(out.join("kv/tables/default/all/v3/facts").is_file());
     assert!(!out.join("kv/tables/default/all/v1").exists());
@@ -322,16 +253,7 @@ fn mapping_filters_gzip_and_jsonl() {
     enc.finish().unwrap();
     let mapping = concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/online-retail.toml");
     let out = dir.path().join("t");
-    let o = run(&[
-        "build",
-        "--orders",
-        gz.to_str().unwrap(),
-        "--mapping",
-        mapping,
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
+    let o = build(&gz, &out, &["--mapping", mapping]);
     assert_ok(&o);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
@@ -354,14 +276,7 @@ fn mapping_filters_gzip_and_jsonl() {
     )
     .unwrap();
     let out2 = dir.path().join("t2");
-    let o = run(&[
-        "build",
-        "--orders",
-        jl.to_str().unwrap(),
-        "--out",
-        out2.to_str().unwrap(),
-        "-q",
-    ]);
+    let o = build(&jl, &out2, &[]);
     assert_ok(&o);
     assert_eq!(best_with(&out2, "A"), ["B"]);
 }
@@ -388,15 +303,7 @@ fn semicolons_decimal_commas_tabs_and_other_timestamp_layouts() {
     );
     std::fs::write(&mapping, text).unwrap();
     let out = dir.path().join("t");
-    let build = |orders: &Path, mapping: Option<&Path>, out: &Path| {
-        let mut args = vec!["build", "--orders", orders.to_str().unwrap()];
-        if let Some(m) = mapping {
-            args.extend(["--mapping", m.to_str().unwrap()]);
-        }
-        args.extend(["--out", out.to_str().unwrap(), "-q"]);
-        run(&args)
-    };
-    let o = build(&orders, Some(&mapping), &out);
+    let o = build(&orders, &out, &["--mapping", mapping.to_str().unwrap()]);
     assert_ok(&o);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
@@ -411,7 +318,7 @@ fn semicolons_decimal_commas_tabs_and_other_timestamp_layouts() {
 
     // Without the layout, the dates are refused with the row, the field
     // and what would read them.
-    let o = build(&orders, Some(Path::new(shipped)), &dir.path().join("t2"));
+    let o = build(&orders, &dir.path().join("t2"), &["--mapping", shipped]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("retail-eu.csv:2: field `InvoiceDate`: not a timestamp")
@@ -430,7 +337,7 @@ fn semicolons_decimal_commas_tabs_and_other_timestamp_layouts() {
     let orders = dir.path().join("orders.tsv");
     std::fs::write(&orders, tsv).unwrap();
     let out3 = dir.path().join("t3");
-    let o = build(&orders, None, &out3);
+    let o = build(&orders, &out3, &[]);
     assert_ok(&o);
     assert_eq!(best_with(&out3, "A"), ["B"]);
 }
@@ -465,19 +372,9 @@ fn orders_keyed_by_customer_and_day() {
     )
     .unwrap();
     let out = dir.path().join("t");
-    let args = |orders: &Path, out: &Path| {
-        run(&[
-            "build",
-            "--orders",
-            orders.to_str().unwrap(),
-            "--mapping",
-            mapping.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ])
-    };
-    let o = args(&orders, &out);
+    let with_mapping =
+        |orders: &Path, out: &Path| build(orders, out, &["--mapping", mapping.to_str().unwrap()]);
+    let o = with_mapping(&orders, &out);
     assert_ok(&o);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
@@ -487,7 +384,7 @@ fn orders_keyed_by_customer_and_day() {
 
     let bad_orders = dir.path().join("bad.csv");
     std::fs::write(&bad_orders, bad).unwrap();
-    let o = args(&bad_orders, &dir.path().join("t2"));
+    let o = with_mapping(&bad_orders, &dir.path().join("t2"));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("bad.csv:122: field `CUSTOMER_ID`: empty (required)"),
@@ -513,19 +410,7 @@ fn jsonl_orders_with_nested_lines() {
     )
     .unwrap();
     let out = dir.path().join("t");
-    let args = |orders: &Path, out: &Path, extra: &[&str]| {
-        let mut a = vec![
-            "build".to_string(),
-            "--orders".into(),
-            orders.to_str().unwrap().into(),
-            "--out".into(),
-            out.to_str().unwrap().into(),
-            "-q".into(),
-        ];
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
-    let o = run(&refs(&args(&jl, &out, &[])));
+    let o = build(&jl, &out, &[]);
     assert_ok(&o);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("build.json")).unwrap()).unwrap();
@@ -540,7 +425,7 @@ fn jsonl_orders_with_nested_lines() {
     text.push_str("{\"order_id\":\"o5\",\"line_items\":[{\"sku\":\"A\"},7]}\n");
     std::fs::write(&bad, text).unwrap();
     let out2 = dir.path().join("t2");
-    let o = run(&refs(&args(&bad, &out2, &[])));
+    let o = build(&bad, &out2, &[]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -548,7 +433,7 @@ fn jsonl_orders_with_nested_lines() {
         "{err}"
     );
     assert!(!out2.exists());
-    let o = run(&refs(&args(&bad, &out2, &["--skip-bad-rows"])));
+    let o = build(&bad, &out2, &["--skip-bad-rows"]);
     assert_ok(&o);
 
     // A mapping names the array when the records carry a SKU field of their own too.
@@ -561,11 +446,7 @@ fn jsonl_orders_with_nested_lines() {
     let mapping = dir.path().join("m.toml");
     std::fs::write(&mapping, "items = \"lines\"\n").unwrap();
     let out3 = dir.path().join("t3");
-    let o = run(&refs(&args(
-        &named,
-        &out3,
-        &["--mapping", mapping.to_str().unwrap()],
-    )));
+    let o = build(&named, &out3, &["--mapping", mapping.to_str().unwrap()]);
     assert_ok(&o);
     let r = recommend(&out3, &["-k", "3"], "{\"skus\":[\"A\"]}\n");
     assert_eq!(skus(&r[0]), ["B"]);
@@ -590,16 +471,7 @@ fn catalog_limits_offers_and_gives_cold_start_fallbacks() {
     }
     std::fs::write(&cat, s).unwrap();
     let out = dir.path().join("t");
-    let o = run(&[
-        "build",
-        "--orders",
-        orders.to_str().unwrap(),
-        "--catalog",
-        cat.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
+    let o = build(&orders, &out, &["--catalog", cat.to_str().unwrap()]);
     assert_ok(&o);
     let m: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("manifests/default/all.json")).unwrap(),
@@ -627,16 +499,7 @@ fn catalog_limits_offers_and_gives_cold_start_fallbacks() {
 
     let bad = dir.path().join("badcat.csv");
     std::fs::write(&bad, "sku,price,in_stock\nA,1.0,maybe\n").unwrap();
-    let o = run(&[
-        "build",
-        "--orders",
-        orders.to_str().unwrap(),
-        "--catalog",
-        bad.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
+    let o = build(&orders, &out, &["--catalog", bad.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("badcat.csv:2: field `in_stock`"));
 }
 
