@@ -8,7 +8,7 @@ use super::codec::{open, seal, Kind};
 use super::error::TableError;
 
 /// Facts about one SKU, as the builder hands them to the encoder.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SkuFacts {
     /// SKU id string.
     pub sku: String,
@@ -27,7 +27,7 @@ pub struct SkuFacts {
 }
 
 /// The decoded facts of one table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
     /// Table (model) version.
     pub version: String,
@@ -40,8 +40,7 @@ pub struct Facts {
     /// SKUs, most popular first; a SKU's id is its index here (so the ids of
     /// neighbour lists, mostly popular SKUs, are small and compress well).
     pub skus: Vec<SkuFacts>,
-    /// Ids sorted by SKU string, for lookups by SKU (rebuilt on decoding).
-    #[serde(skip)]
+    /// Ids sorted by SKU string, for lookups by SKU.
     pub by_sku: Vec<u32>,
     /// Ids of the most popular offerable SKUs, best first (the popularity fallback).
     pub popular: Vec<u32>,

@@ -36,7 +36,18 @@ pub struct TsFormat {
 }
 
 const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 
 /// The fields read so far.
@@ -200,24 +211,11 @@ fn month_name(b: &[u8], at: &mut usize) -> Option<u32> {
         .take_while(|c| c.is_ascii_alphabetic())
         .map(u8::to_ascii_lowercase)
         .collect();
-    let i = MONTHS.iter().position(|m| word.starts_with(m.as_bytes()))?;
-    let full = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ][i];
-    if word.len() != 3 && word != full.as_bytes() && word != b"sept" {
-        return None;
-    }
+    // The full name, its first three letters, or "sept".
+    let i = MONTHS.iter().position(|m| {
+        let m = m.as_bytes();
+        word == m || word == m[..3] || (word == b"sept" && m.starts_with(b"sep"))
+    })?;
     *at += word.len();
     Some(i as u32 + 1)
 }
