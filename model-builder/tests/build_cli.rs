@@ -393,6 +393,53 @@ fn orders_keyed_by_customer_and_day() {
 }
 
 #[test]
+fn customer_ids_are_read_only_for_customer_windows() {
+    // X and Y are never in one order, but each customer buys X, then Y in
+    // the next order: only customer windows link them.
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("order_id,sku,ts,customer_id\n");
+    for c in 0..40 {
+        let day = 1 + c % 20;
+        csv.push_str(&format!("a{c},X,2024-03-{day:02} 10:00:00,c{c}\n"));
+        csv.push_str(&format!("a{c},P,2024-03-{day:02} 10:00:00,c{c}\n"));
+        csv.push_str(&format!("b{c},Y,2024-03-{:02} 10:00:00,c{c}\n", day + 1));
+        csv.push_str(&format!("b{c},Q,2024-03-{:02} 10:00:00,c{c}\n", day + 1));
+    }
+    let orders = dir.path().join("orders.csv");
+    std::fs::write(&orders, csv).unwrap();
+    let config = dir.path().join("windows.toml");
+    std::fs::write(&config, "customer_weight = 1.0\ncustomer_window_days = 7\n").unwrap();
+
+    let off = dir.path().join("off");
+    assert_ok(&build(&orders, &off, &[]));
+    let offers = &recommend(&off, &["-k", "3"], "{\"skus\":[\"X\"]}\n")[0]["offers"];
+    let linked: Vec<&str> = offers
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["fallback"] == false)
+        .map(|o| o["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(linked, ["P"], "{offers}");
+
+    let on = dir.path().join("on");
+    assert_ok(&build(
+        &orders,
+        &on,
+        &["--config", config.to_str().unwrap()],
+    ));
+    let offers = &recommend(&on, &["-k", "3"], "{\"skus\":[\"X\"]}\n")[0]["offers"];
+    let linked: Vec<&str> = offers
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["fallback"] == false)
+        .map(|o| o["sku"].as_str().unwrap())
+        .collect();
+    assert!(linked.contains(&"Y") && linked.contains(&"P"), "{offers}");
+}
+
+#[test]
 fn jsonl_orders_with_nested_lines() {
     let dir = tempfile::tempdir().unwrap();
     // One order per line, its lines in `line_items` (found by name); a line's

@@ -80,7 +80,7 @@ pub fn write_output(out: &Path, set: &TableSet, summary: &serde_json::Value) -> 
 pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let cfg = args.model.config()?;
-    let (data, catalog) = args.input.load()?;
+    let (data, catalog) = args.input.load(cfg.customer_weight > 0.0)?;
     let ingest_s = started.elapsed().as_secs_f64();
     let timings = std::env::var_os("MODEL_BUILDER_TIMINGS").is_some();
     if timings {

@@ -227,7 +227,7 @@ fn split(data: &Dataset, args: &Args) -> Result<(Vec<Option<bool>>, String)> {
 /// Runs `evaluate`.
 pub fn run(args: Args) -> Result<()> {
     let cfg = args.model.config()?;
-    let (data, catalog) = args.input.load()?;
+    let (data, catalog) = args.input.load(cfg.customer_weight > 0.0)?;
     let (assign, split_desc) = split(&data, &args)?;
     let (built_at, tag) = now_stamps();
     let keep = |o: usize| assign[o] == Some(true);

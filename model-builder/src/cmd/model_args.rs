@@ -29,8 +29,9 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    /// Reads orders and catalog.
-    pub fn load(&self) -> Result<(Dataset, Option<Vec<CatalogRow>>)> {
+    /// Reads orders and catalog; customer ids only when `customers` (the
+    /// model's customer windows are on).
+    pub fn load(&self, customers: bool) -> Result<(Dataset, Option<Vec<CatalogRow>>)> {
         let mapping = match &self.mapping {
             Some(p) => Mapping::load(p)?,
             None => Mapping::generic(),
@@ -38,6 +39,7 @@ impl InputArgs {
         let opts = LoadOptions {
             skip_bad_rows: self.skip_bad_rows,
             progress: !self.quiet,
+            customers,
         };
         let data = load_orders(&self.orders, &mapping, &opts)?;
         if data.stats.skipped_bad > 0 {

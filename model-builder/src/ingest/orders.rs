@@ -32,6 +32,10 @@ pub struct LoadOptions {
     pub skip_bad_rows: bool,
     /// Show a progress bar per file.
     pub progress: bool,
+    /// Read customer ids into [`Dataset::customers`]. Only customer windows
+    /// use them; off, the column is not read (faster, and no personal data
+    /// is held that the model does not need).
+    pub customers: bool,
 }
 
 /// One order.
@@ -103,13 +107,18 @@ impl Interner {
     }
 }
 
-/// A 64-bit FxHash of (brand, order id): orders are keyed by hash to keep
-/// memory flat at tens of millions of orders (collision odds ~1e-5 at 18M).
-fn order_key(brand: u32, id: &str) -> u64 {
+/// A 64-bit FxHash of an order id's text; [`order_key`] adds the brand.
+fn id_hash(id: &str) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
-    h.write_u32(brand);
     h.write(id.as_bytes());
-    let x = h.finish();
+    h.finish()
+}
+
+/// The key of (brand, order id) from the id's [`id_hash`]: orders are keyed
+/// by hash to keep memory flat at tens of millions of orders (collision odds
+/// ~1e-5 at 18M).
+fn order_key(brand: u32, id_hash: u64) -> u64 {
+    let x = id_hash ^ u64::from(brand).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     // finaliser (splitmix64) so that similar ids spread
     let x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     let x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -304,7 +313,7 @@ impl<'m> Builder<'m> {
         let (order_id, sku, ts, price) = (f.order_id, f.sku, f.ts, f.price);
         let brand = self.brands.id(f.brand);
         let region = f.region.map(|r| self.regions.id(r));
-        let key = order_key(brand, &order_id);
+        let key = order_key(brand, id_hash(&order_id));
         let order = match self.last_order {
             Some((k, id)) if k == key => id,
             _ => {
@@ -312,7 +321,7 @@ impl<'m> Builder<'m> {
                 let id = *self.order_ids.entry(key).or_insert(next);
                 if id == next {
                     self.data.orders.push(Order { ts, region, brand });
-                    let customer = match f.customer {
+                    let customer = match f.customer.filter(|_| self.opts.customers) {
                         Some(c) => {
                             self.any_customer = true;
                             self.customers.id(c)
@@ -366,7 +375,11 @@ impl<'m> Builder<'m> {
         };
         std::thread::scope(|threads| {
             let (tx, rx) = mpsc::sync_channel::<Piece>(2);
-            threads.spawn(move || read_pieces(reader, chunk_bytes, delim, tx));
+            // Parsed chunks' buffers go back to the reader to be filled again
+            // (a fresh one per chunk is a fresh mapping: page faults and
+            // zeroing on every byte).
+            let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+            threads.spawn(move || read_pieces(reader, chunk_bytes, delim, tx, free_rx));
             let first = match rx.recv() {
                 Ok(Piece::Chunk { data, .. }) => data,
                 Ok(Piece::Failed { err, .. }) => {
@@ -433,6 +446,7 @@ impl<'m> Builder<'m> {
                 index: &index,
                 filter_slots: &filter_slots,
                 skip_bad_rows,
+                customers: self.opts.customers,
                 delim,
             };
             let spec = &spec;
@@ -442,10 +456,13 @@ impl<'m> Builder<'m> {
             rayon::in_place_scope(|pool| {
                 let mut sent = 0usize;
                 let mut merged = 0usize;
-                let spawn = |seq: usize, data: Vec<u8>, base: u64, header: bool| {
+                let spawn = |seq: usize, mut data: Vec<u8>, base: u64, header: bool| {
                     let otx = otx.clone();
+                    let free_tx = free_tx.clone();
                     pool.spawn(move |_| {
                         let _ = otx.send((seq, parse_chunk(spec, &data, base, header)));
+                        data.clear();
+                        let _ = free_tx.send(data);
                     });
                 };
                 let first_len = first.len();
@@ -564,7 +581,7 @@ impl<'m> Builder<'m> {
         let mut order = Vec::with_capacity(out.orders.len());
         for (l, o) in out.orders.iter().enumerate() {
             let b = brand[o.brand as usize];
-            let key = order_key(b, out.order_ids.get(l as u32));
+            let key = order_key(b, out.order_keys[l]);
             let next = self.data.orders.len() as u32;
             let id = *self.order_ids.entry(key).or_insert(next);
             if id == next {
@@ -690,8 +707,6 @@ fn order_lines<'a>(
         .collect()
 }
 
-/// Bytes per parsed CSV chunk.
-const CHUNK: usize = 8 << 20;
 /// Chunks read ahead of the merge (bounds memory).
 const IN_FLIGHT: usize = 6;
 
@@ -734,8 +749,10 @@ fn read_pieces(
     size: usize,
     delim: u8,
     tx: mpsc::SyncSender<Piece>,
+    free: mpsc::Receiver<Vec<u8>>,
 ) {
-    let mut buf: Vec<u8> = Vec::with_capacity(size.min(1 << 26) + (size.min(1 << 26) >> 4));
+    let cap = size.min(1 << 26) + (size.min(1 << 26) >> 4);
+    let mut buf: Vec<u8> = Vec::with_capacity(cap);
     let mut base = 0u64;
     let mut want = size;
     let mut at_start = true;
@@ -782,7 +799,7 @@ fn read_pieces(
         };
         want = size;
         at_start = false;
-        let mut next = Vec::with_capacity(size.min(1 << 26) + (size.min(1 << 26) >> 4));
+        let mut next = free.try_recv().unwrap_or_else(|_| Vec::with_capacity(cap));
         next.extend_from_slice(&buf[end..]);
         buf.truncate(end);
         let lines = count_newlines(&buf);
@@ -802,6 +819,8 @@ struct ChunkSpec<'m> {
     index: &'m [Option<usize>],
     filter_slots: &'m [usize],
     skip_bad_rows: bool,
+    /// Whether customer ids are read ([`LoadOptions::customers`]).
+    customers: bool,
     delim: u8,
 }
 
@@ -831,26 +850,60 @@ struct ChunkOut {
     regions: LocalIds,
     brands: LocalIds,
     customers: LocalIds,
-    /// Order ids (tagged with the local brand), by local order.
-    order_ids: LocalIds,
+    /// [`id_hash`] of each local order's id. An order whose lines are not
+    /// adjacent gets one local order per run of lines; the merge maps them
+    /// all to the order's first appearance, as reading row by row does.
+    order_keys: Vec<u64>,
     orders: Vec<ChunkOrder>,
     /// (local order, local SKU) per kept line.
     lines: Vec<(u32, u32)>,
 }
 
 /// Strings to local ids, in first-appearance order, kept in one arena:
-/// no allocation per string. Keyed by (tag, string); the tag is the brand for
-/// order ids, 0 otherwise.
+/// no allocation per string. A string of up to 15 bytes (most SKUs,
+/// customer ids, categories) is looked up by its bytes packed into a `u128`
+/// (one compare, no trip to the arena); longer ones by hash, then compared
+/// in the arena.
 #[derive(Default)]
 struct LocalIds {
     arena: String,
-    /// (start, end) in `arena` and tag per id.
-    spans: Vec<(u32, u32, u32)>,
-    /// Hash to the newest id with that hash; `chain` links older ones.
+    /// (start, end) in `arena` per id.
+    spans: Vec<(u32, u32)>,
+    /// Packed short string to id.
+    short: HashMap<u128, u32, BuildHasherDefault<rustc_hash::FxHasher>>,
+    /// Hash of a long string to the newest id with that hash; `chain` links
+    /// older ones (`u32::MAX` ends a chain; unused for short strings).
     heads: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
     chain: Vec<u32>,
     /// The id last returned by [`LocalIds::id_repeat`].
     last: Option<u32>,
+}
+
+/// `s` packed into a `u128` (bytes, then the length in the top byte) when
+/// it has at most 15 bytes. Built from overlapping word loads, not a copy
+/// into a buffer read back as a whole (a store-forwarding stall per call).
+fn pack_short(s: &[u8]) -> Option<u128> {
+    fn word<const N: usize>(s: &[u8], at: usize) -> u64 {
+        let mut b = [0u8; 8];
+        b[..N].copy_from_slice(&s[at..at + N]);
+        u64::from_le_bytes(b)
+    }
+    let n = s.len();
+    let (lo, hi) = match n {
+        16.. => return None,
+        8..=15 => {
+            // Bytes 8..n are the top n - 8 of the last eight.
+            let tail = if n == 8 {
+                0
+            } else {
+                word::<8>(s, n - 8) >> ((16 - n) * 8)
+            };
+            (word::<8>(s, 0), tail)
+        }
+        4..=7 => (word::<4>(s, 0) | word::<4>(s, n - 4) << ((n - 4) * 8), 0),
+        _ => (s.iter().rev().fold(0, |a, &b| a << 8 | u64::from(b)), 0),
+    };
+    Some(u128::from(lo) | u128::from(hi | (n as u64) << 56) << 64)
 }
 
 impl LocalIds {
@@ -858,9 +911,8 @@ impl LocalIds {
         LocalIds {
             arena: String::with_capacity(n * 8),
             spans: Vec::with_capacity(n),
-            heads: HashMap::with_capacity_and_hasher(n, Default::default()),
-            chain: Vec::with_capacity(n),
-            last: None,
+            short: HashMap::with_capacity_and_hasher(n, Default::default()),
+            ..LocalIds::default()
         }
     }
 
@@ -872,32 +924,45 @@ impl LocalIds {
                 return i;
             }
         }
-        let i = self.id(0, s);
+        let i = self.id(s);
         self.last = Some(i);
         i
     }
 
-    fn id(&mut self, tag: u32, s: &str) -> u32 {
+    /// The id of `s`, a new one (the next number) the first time.
+    fn id(&mut self, s: &str) -> u32 {
+        let next = self.spans.len() as u32;
+        let id = match pack_short(s.as_bytes()) {
+            Some(key) => *self.short.entry(key).or_insert(next),
+            None => self.long_id(s, next),
+        };
+        if id == next {
+            let start = self.arena.len() as u32;
+            self.arena.push_str(s);
+            self.spans.push((start, self.arena.len() as u32));
+        }
+        id
+    }
+
+    /// The id of a long `s`, or `next` after recording it in the chains.
+    fn long_id(&mut self, s: &str, next: u32) -> u32 {
         let mut h = rustc_hash::FxHasher::default();
-        h.write_u32(tag);
         h.write(s.as_bytes());
         let h = h.finish();
         let head = self.heads.get(&h).copied();
         let mut at = head;
         while let Some(i) = at {
-            let (a, b, t) = self.spans[i as usize];
-            if t == tag && &self.arena[a as usize..b as usize] == s {
+            if self.get(i) == s {
                 return i;
             }
             at = Some(self.chain[i as usize]).filter(|&n| n != u32::MAX);
         }
-        let id = self.spans.len() as u32;
-        let start = self.arena.len() as u32;
-        self.arena.push_str(s);
-        self.spans.push((start, self.arena.len() as u32, tag));
+        if self.chain.len() < next as usize {
+            self.chain.resize(next as usize, u32::MAX);
+        }
         self.chain.push(head.unwrap_or(u32::MAX));
-        self.heads.insert(h, id);
-        id
+        self.heads.insert(h, next);
+        next
     }
 
     fn len(&self) -> usize {
@@ -905,7 +970,7 @@ impl LocalIds {
     }
 
     fn get(&self, id: u32) -> &str {
-        let (a, b, _) = self.spans[id as usize];
+        let (a, b) = self.spans[id as usize];
         &self.arena[a as usize..b as usize]
     }
 }
@@ -925,13 +990,13 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
     let est = chunk.len() / 64;
     let mut out = ChunkOut {
         skus: LocalIds::with_capacity(est / 8),
-        order_ids: LocalIds::with_capacity(est / 3),
+        order_keys: Vec::with_capacity(est / 3),
         orders: Vec::with_capacity(est / 3),
         lines: Vec::with_capacity(est),
         prices: Vec::with_capacity(est),
         ..ChunkOut::default()
     };
-    let mut last: Option<(u32, u32)> = None;
+    let mut last: Option<(u32, u64, u32)> = None;
     let path = spec.path;
     let mut record = Records::new(chunk, header, spec.delim);
     if header {
@@ -999,23 +1064,27 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
         };
         let brand = out.brands.id_repeat(f.brand);
         let region = f.region.map(|r| out.regions.id_repeat(r));
+        // The order key needs the global brand id: the merge adds it.
+        let key = id_hash(&f.order_id);
         let order = match last {
-            Some((b, o)) if b == brand && out.order_ids.get(o) == f.order_id => o,
+            Some((b, k, o)) if b == brand && k == key => o,
             _ => {
-                let o = out.order_ids.id(brand, &f.order_id);
-                if o as usize == out.orders.len() {
-                    out.orders.push(ChunkOrder {
-                        brand,
-                        ts: f.ts,
-                        region,
-                        customer: f.customer.map(|c| out.customers.id(0, c)),
-                    });
-                }
-                last = Some((brand, o));
+                let o = out.orders.len() as u32;
+                out.orders.push(ChunkOrder {
+                    brand,
+                    ts: f.ts,
+                    region,
+                    customer: f
+                        .customer
+                        .filter(|_| spec.customers)
+                        .map(|c| out.customers.id(c)),
+                });
+                out.order_keys.push(key);
+                last = Some((brand, key, o));
                 o
             }
         };
-        let sku = out.skus.id(0, f.sku);
+        let sku = out.skus.id(f.sku);
         if sku as usize == out.sku_category.len() {
             out.sku_category.push(None);
         }
@@ -1023,7 +1092,7 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
             // Usually the SKU's category again: a compare, not a lookup.
             let known = out.sku_category[sku as usize];
             if known.is_none_or(|k| out.categories.get(k) != c) {
-                out.sku_category[sku as usize] = Some(out.categories.id(0, c));
+                out.sku_category[sku as usize] = Some(out.categories.id(c));
             }
         }
         if let Some(p) = f.price {
@@ -1040,14 +1109,13 @@ pub fn load_orders(
     mapping: &Mapping,
     opts: &LoadOptions,
 ) -> Result<Dataset, InputError> {
-    load_orders_chunked(paths, mapping, opts, CHUNK)
+    load_orders_chunked(paths, mapping, opts, None)
 }
 
-/// [`load_orders`] with CSV chunks of `chunk_bytes` (tests use tiny ones).
-/// The size of an uncompressed input file (`None` for gzip, or when it
+/// The length of an input file and whether it is gzip (`None` when it
 /// cannot be read here: `open` reports that). Regular files only: a pipe's
 /// bytes must be left for `open`.
-fn plain_size(path: &Path) -> Option<u64> {
+fn input_size(path: &Path) -> Option<(u64, bool)> {
     use std::io::Read;
     if !std::fs::metadata(path).ok()?.is_file() {
         return None;
@@ -1056,14 +1124,27 @@ fn plain_size(path: &Path) -> Option<u64> {
     let mut magic = [0u8; 2];
     let n = f.read(&mut magic).ok()?;
     let gz = n == 2 && magic == [0x1f, 0x8b];
-    (!gz).then(|| f.metadata().ok().map(|m| m.len())).flatten()
+    Some((f.metadata().ok()?.len(), gz))
 }
 
+/// CSV chunk bytes for a file: a 32nd of its (estimated) text, between 4
+/// and 32 MiB. Small files get enough chunks to keep both cores busy (and,
+/// when gzip, to parse while the rest inflates); large ones get big chunks,
+/// whose SKU tables are built once per 32 MiB instead of per few MiB (25 %
+/// less ingest CPU at 18M orders than 8 MiB chunks).
+fn chunk_size(size: Option<(u64, bool)>) -> usize {
+    // Order exports deflate about 5:1.
+    let text = size.map_or(0, |(len, gz)| if gz { len * 5 } else { len });
+    ((text / 32) as usize).clamp(4 << 20, 32 << 20)
+}
+
+/// [`load_orders`] with CSV chunks of `chunk_bytes` (by file size when
+/// `None`; tests use tiny ones).
 fn load_orders_chunked(
     paths: &[PathBuf],
     mapping: &Mapping,
     opts: &LoadOptions,
-    chunk_bytes: usize,
+    chunk_bytes: Option<usize>,
 ) -> Result<Dataset, InputError> {
     let mut b = Builder {
         mapping,
@@ -1084,7 +1165,12 @@ fn load_orders_chunked(
         b.last_order = None;
         match format_of(path, mapping.format.as_deref()) {
             "jsonl" => b.jsonl(path, reader)?,
-            _ => b.csv(path, reader, chunk_bytes, plain_size(path))?,
+            _ => {
+                let size = input_size(path);
+                let chunk = chunk_bytes.unwrap_or_else(|| chunk_size(size));
+                let plain = size.filter(|&(_, gz)| !gz).map(|(len, _)| len);
+                b.csv(path, reader, chunk, plain)?
+            }
         }
     }
     let mut data = b.data;
@@ -1117,9 +1203,29 @@ mod tests {
         let opts = LoadOptions {
             skip_bad_rows: skip,
             progress: false,
+            customers: true,
         };
-        load_orders_chunked(&[path.to_path_buf()], &Mapping::generic(), &opts, chunk)
-            .map_err(|e| e.to_string())
+        load_orders_chunked(
+            &[path.to_path_buf()],
+            &Mapping::generic(),
+            &opts,
+            Some(chunk),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn short_strings_pack_as_their_zero_padded_bytes_and_length() {
+        for n in 0..=16 {
+            let s: Vec<u8> = (0..n as u8).map(|i| b'a' + i).collect();
+            let mut b = [0u8; 16];
+            b[..n.min(15)].copy_from_slice(&s[..n.min(15)]);
+            b[15] = n as u8;
+            let want = (n <= 15).then(|| u128::from_le_bytes(b));
+            assert_eq!(pack_short(&s), want, "length {n}");
+        }
+        // A trailing NUL is not padding.
+        assert_ne!(pack_short(b"ab"), pack_short(b"ab\0"));
     }
 
     /// Orders whose quoted categories hold newlines, doubled quotes and CRs,
