@@ -343,6 +343,41 @@ fn semicolons_decimal_commas_tabs_and_other_timestamp_layouts() {
 }
 
 #[test]
+fn thousands_or_decimals_by_the_files_convention() {
+    // Yen prices with thousands separators in a `,` file; the same prices
+    // as a `;` file from a decimal-comma locale writes them; and a mapping
+    // that says the `,` file uses decimal commas after all.
+    let dir = tempfile::tempdir().unwrap();
+    let mut comma = String::from("order_id,sku,price\n");
+    let mut semi = String::from("order_id;sku;price\n");
+    for o in 0..30 {
+        for (sku, us, eu) in [("A", "\"1,331\"", "1.331"), ("B", "\"2,000\"", "2.000")] {
+            comma.push_str(&format!("{o},{sku},{us}\n"));
+            semi.push_str(&format!("{o};{sku};{eu}\n"));
+        }
+    }
+    let price_of_b = |orders: &str, name: &str, extra: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, orders).unwrap();
+        let out = dir.path().join(format!("{name}.t"));
+        assert_ok(&build(&path, &out, extra));
+        let res = recommend(&out, &["-k", "1"], "{\"skus\":[\"A\"]}\n");
+        assert_eq!(skus(&res[0]), ["B"]);
+        res[0]["offers"][0]["price"].as_f64().unwrap()
+    };
+    assert_eq!(price_of_b(&comma, "us.csv", &[]), 2000.0);
+    assert_eq!(price_of_b(&semi, "eu.csv", &[]), 2000.0);
+    let mapping = dir.path().join("comma.toml");
+    std::fs::write(&mapping, "decimal = \",\"\n").unwrap();
+    let said = price_of_b(
+        &comma,
+        "said.csv",
+        &["--mapping", mapping.to_str().unwrap()],
+    );
+    assert_eq!(said, 2.0);
+}
+
+#[test]
 fn orders_keyed_by_customer_and_day() {
     // A grocery export with no order number (as Ta Feng's): a basket is one
     // customer's lines of one day.

@@ -46,7 +46,7 @@ fn parse_row(
     let num = |i: usize| -> Result<Option<f32>, InputError> {
         match val(i) {
             None => Ok(None),
-            Some(v) => super::mapping::parse_number(&v)
+            Some(v) => super::mapping::parse_number(&v, super::mapping::Decimal::Dot)
                 .map(|x| x as f32)
                 .filter(|x| x.is_finite() && *x >= 0.0)
                 .map(Some)

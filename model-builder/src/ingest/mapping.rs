@@ -20,7 +20,8 @@
 //! CSV exports from European tools often use `;`: the delimiter is read from
 //! the header (`,`, `;`, tab or `|`) unless `delimiter = ";"` names it.
 //! Timestamps in a layout the built-in ones miss take `ts_format =
-//! "%m/%d/%Y %H:%M"` (see [`TsFormat`]).
+//! "%m/%d/%Y %H:%M"` (see [`TsFormat`]). Numbers such as `1,331` read by
+//! the file's convention ([`Decimal`]) unless `decimal = ","` names it.
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -107,6 +108,10 @@ pub struct MappingSpec {
     /// Layout of the `ts` column (`strftime` subset); by default RFC 3339,
     /// `YYYY-MM-DD[ HH:MM[:SS]]`, `YYYYMMDD` or Unix epoch numbers.
     pub ts_format: Option<String>,
+    /// The decimal point, `.` or `,`, for numbers like `1,331` that read
+    /// either way; by default `.` in `,`-separated CSV and JSON Lines, `,`
+    /// in CSV separated otherwise.
+    pub decimal: Option<String>,
 }
 
 /// A compiled test of a filter.
@@ -154,18 +159,53 @@ pub enum Verdict {
     NotANumber,
 }
 
+/// What a lone separator followed by exactly three digits means (`1,331`,
+/// `1.331`): thousands or a decimal point. Every other form reads the same
+/// either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decimal {
+    /// `.` is the decimal point: `1,331` is 1331, `1.331` is 1.331.
+    Dot,
+    /// `,` is the decimal point: `1,331` is 1.331, `1.331` is 1331.
+    Comma,
+}
+
+impl Decimal {
+    /// The convention of a CSV with this delimiter: a `,`-separated file
+    /// quotes `"1,331"` when `,` groups thousands (US, UK, Japan); exports
+    /// from decimal-comma locales separate fields with `;` or tabs.
+    pub fn for_delimiter(delim: u8) -> Self {
+        if delim == b',' {
+            Decimal::Dot
+        } else {
+            Decimal::Comma
+        }
+    }
+}
+
 /// A number as exports write it: `5.99`, or with a decimal comma (`5,99`, as
 /// `;`-separated European exports do), or with thousands separators
-/// (`1,331.99`, `1.331,99`, `1,331,000`). A single comma with no dot is
-/// read as the decimal point. Only finite values.
-pub fn parse_number(value: &str) -> Option<f64> {
+/// (`1,331.99`, `1.331,99`, `1,331,000`). One separator before exactly three
+/// digits (`1,331`, `1.331`) is read by `decimal`. Only finite values.
+pub fn parse_number(value: &str, decimal: Decimal) -> Option<f64> {
     let v = value.trim();
-    if let Ok(x) = v.parse::<f64>() {
-        return x.is_finite().then_some(x);
-    }
     let (commas, dots) = (v.matches(',').count(), v.matches('.').count());
+    // A lone separator, three digits after it and a whole part that is not
+    // zero: the only ambiguous form.
+    let lone = |sep: char| {
+        let (whole, frac) = v.split_once(sep)?;
+        let whole = whole.trim_start_matches(['-', '+']);
+        let grouping = frac.len() == 3
+            && frac.bytes().all(|b| b.is_ascii_digit())
+            && !whole.is_empty()
+            && whole.bytes().all(|b| b.is_ascii_digit())
+            && whole.trim_start_matches('0') == whole;
+        Some(grouping)
+    };
     let plain = match (commas, dots) {
-        (0, _) => return None,
+        (0, 1) if decimal == Decimal::Comma && lone('.') == Some(true) => v.replace('.', ""),
+        (1, 0) if decimal == Decimal::Dot && lone(',') == Some(true) => v.replace(',', ""),
+        (0, _) => v.to_string(),
         (1, 0) => v.replace(',', "."),
         (_, 0) => v.replace(',', ""),
         _ if v.rfind(',') > v.rfind('.') && commas == 1 => v.replace('.', "").replace(',', "."),
@@ -177,8 +217,8 @@ pub fn parse_number(value: &str) -> Option<f64> {
 
 impl Filter {
     /// Applies the test to a value (a missing value is the empty string).
-    pub fn check(&self, value: &str) -> Verdict {
-        let num = || parse_number(value);
+    pub fn check(&self, value: &str, decimal: Decimal) -> Verdict {
+        let num = || parse_number(value, decimal);
         let keep = match &self.test {
             Test::StartsWith(p) => value.starts_with(p.as_str()),
             Test::NotStartsWith(p) => !value.starts_with(p.as_str()),
@@ -229,6 +269,9 @@ pub struct Mapping {
     pub delimiter: Option<u8>,
     /// The `ts` column's layout named by the mapping.
     pub ts_format: Option<TsFormat>,
+    /// The decimal point named by the mapping (else by the file's kind:
+    /// [`Decimal::for_delimiter`]).
+    pub decimal: Option<Decimal>,
 }
 
 impl Default for Mapping {
@@ -282,6 +325,17 @@ impl Mapping {
                 return Err(InputError::file(
                     path,
                     format!("delimiter must be one ASCII character other than a quote or line break (or \"\\t\"), not {d:?}"),
+                ))
+            }
+        };
+        let decimal = match spec.decimal.as_deref() {
+            None => None,
+            Some(".") => Some(Decimal::Dot),
+            Some(",") => Some(Decimal::Comma),
+            Some(d) => {
+                return Err(InputError::file(
+                    path,
+                    format!("decimal must be \".\" or \",\", not {d:?}"),
                 ))
             }
         };
@@ -368,6 +422,7 @@ impl Mapping {
             items: spec.items,
             delimiter,
             ts_format,
+            decimal,
             columns,
             order_key_extra,
             filters,
@@ -420,15 +475,15 @@ mod tests {
         .unwrap();
         assert_eq!(m.columns[0], "InvoiceNo");
         assert_eq!(m.filters[0].column, "InvoiceNo");
-        assert_eq!(m.filters[0].check("C536379"), Verdict::Drop);
-        assert_eq!(m.filters[0].check("536379"), Verdict::Keep);
+        assert_eq!(m.filters[0].check("C536379", Decimal::Dot), Verdict::Drop);
+        assert_eq!(m.filters[0].check("536379", Decimal::Dot), Verdict::Keep);
         assert_eq!(m.filters[1].column, "Quantity");
-        assert_eq!(m.filters[1].check("0"), Verdict::Drop);
-        assert_eq!(m.filters[1].check(" 3"), Verdict::Keep);
-        assert_eq!(m.filters[1].check("x"), Verdict::NotANumber);
+        assert_eq!(m.filters[1].check("0", Decimal::Dot), Verdict::Drop);
+        assert_eq!(m.filters[1].check(" 3", Decimal::Dot), Verdict::Keep);
+        assert_eq!(m.filters[1].check("x", Decimal::Dot), Verdict::NotANumber);
         assert_eq!(m.filters[2].column, "sku");
-        assert_eq!(m.filters[2].check("85123A"), Verdict::Keep);
-        assert_eq!(m.filters[2].check("POST"), Verdict::Drop);
+        assert_eq!(m.filters[2].check("85123A", Decimal::Dot), Verdict::Keep);
+        assert_eq!(m.filters[2].check("POST", Decimal::Dot), Verdict::Drop);
     }
 
     #[test]
@@ -464,8 +519,41 @@ mod tests {
             ("", None),
             ("inf", None),
         ] {
-            assert_eq!(parse_number(text), want, "{text:?}");
+            for decimal in [Decimal::Dot, Decimal::Comma] {
+                assert_eq!(parse_number(text, decimal), want, "{text:?} {decimal:?}");
+            }
         }
+    }
+
+    #[test]
+    fn a_lone_separator_before_three_digits_follows_the_files_convention() {
+        use Decimal::{Comma, Dot};
+        for (text, decimal, want) in [
+            ("1,331", Dot, 1331.0),
+            ("1,331", Comma, 1.331),
+            ("1.331", Dot, 1.331),
+            ("1.331", Comma, 1331.0),
+            ("-12,500", Dot, -12500.0),
+            ("0,331", Dot, 0.331),
+            ("0.331", Comma, 0.331),
+            ("1,33", Dot, 1.33),
+            ("1,3310", Dot, 1.331),
+            ("1.5", Comma, 1.5),
+        ] {
+            assert_eq!(
+                parse_number(text, decimal),
+                Some(want),
+                "{text:?} {decimal:?}"
+            );
+        }
+        assert_eq!(Decimal::for_delimiter(b','), Dot);
+        assert_eq!(Decimal::for_delimiter(b';'), Comma);
+        assert_eq!(Decimal::for_delimiter(b'\t'), Comma);
+        assert_eq!(compile("decimal = \",\"").unwrap().decimal, Some(Comma));
+        assert_eq!(compile("decimal = \".\"").unwrap().decimal, Some(Dot));
+        assert_eq!(compile("").unwrap().decimal, None);
+        let e = compile("decimal = \"x\"").unwrap_err();
+        assert!(e.to_string().contains("decimal"), "{e}");
     }
 
     #[test]

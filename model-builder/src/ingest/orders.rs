@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use rustc_hash::FxHashMap;
 
 use super::error::InputError;
-use super::mapping::{parse_number, Mapping, Verdict, FIELDS};
+use super::mapping::{parse_number, Decimal, Mapping, Verdict, FIELDS};
 use super::source::{format_of, open};
 use super::split::{last_record_end, sniff_delimiter, Records};
 
@@ -203,11 +203,12 @@ fn check_row<'a>(
     file: &Path,
     line: u64,
     filter_slots: &[usize],
+    decimal: Decimal,
     get: impl Fn(usize) -> Option<&'a str>,
 ) -> Result<Option<RowFields<'a>>, InputError> {
     let cols = &mapping.columns;
     for (f, &slot) in mapping.filters.iter().zip(filter_slots) {
-        match f.check(get(slot).unwrap_or("")) {
+        match f.check(get(slot).unwrap_or(""), decimal) {
             Verdict::Keep => {}
             Verdict::Drop => return Ok(None),
             Verdict::NotANumber => {
@@ -252,7 +253,7 @@ fn check_row<'a>(
     let number = |slot: usize| -> Result<Option<f64>, InputError> {
         match value(slot) {
             None => Ok(None),
-            Some(v) => parse_number(v).map(Some).ok_or_else(|| {
+            Some(v) => parse_number(v, decimal).map(Some).ok_or_else(|| {
                 InputError::at(
                     file,
                     line,
@@ -306,7 +307,9 @@ impl<'m> Builder<'m> {
         filter_slots: &[usize],
         get: impl Fn(usize) -> Option<&'a str>,
     ) -> Result<(), InputError> {
-        let Some(f) = check_row(self.mapping, file, line, filter_slots, get)? else {
+        // Only JSON Lines are read row by row: `.` unless the mapping says.
+        let decimal = self.mapping.decimal.unwrap_or(Decimal::Dot);
+        let Some(f) = check_row(self.mapping, file, line, filter_slots, decimal, get)? else {
             self.data.stats.filtered += 1;
             return Ok(());
         };
@@ -1006,6 +1009,10 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
     let mut texts_store: Vec<&str> = Vec::with_capacity(n);
     let mut present = vec![false; n];
     let skip = spec.skip_bad_rows;
+    let decimal = spec
+        .mapping
+        .decimal
+        .unwrap_or_else(|| Decimal::for_delimiter(spec.delim));
     // Fields are the chunk's bytes less ASCII quotes and separators, so when
     // the chunk is valid UTF-8 so is every field.
     let chunk_utf8 = std::str::from_utf8(chunk).is_ok();
@@ -1042,7 +1049,7 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
         }
         out.rows += 1;
         let get = |s: usize| if present[s] { Some(texts[s]) } else { None };
-        let checked = check_row(spec.mapping, path, line, spec.filter_slots, get);
+        let checked = check_row(spec.mapping, path, line, spec.filter_slots, decimal, get);
         texts_store = recycle(texts);
         let f = match checked {
             Ok(Some(f)) => f,
