@@ -189,23 +189,31 @@ impl Decimal {
 /// digits (`1,331`, `1.331`) is read by `decimal`. Only finite values.
 pub fn parse_number(value: &str, decimal: Decimal) -> Option<f64> {
     let v = value.trim();
-    let (commas, dots) = (v.matches(',').count(), v.matches('.').count());
+    if let Some(x) = plain_decimal(v) {
+        return Some(x);
+    }
+    let (mut commas, mut dots) = (0, 0);
+    for b in v.bytes() {
+        commas += usize::from(b == b',');
+        dots += usize::from(b == b'.');
+    }
     // A lone separator, three digits after it and a whole part that is not
     // zero: the only ambiguous form.
     let lone = |sep: char| {
-        let (whole, frac) = v.split_once(sep)?;
+        let Some((whole, frac)) = v.split_once(sep) else {
+            return false;
+        };
         let whole = whole.trim_start_matches(['-', '+']);
-        let grouping = frac.len() == 3
+        frac.len() == 3
             && frac.bytes().all(|b| b.is_ascii_digit())
             && !whole.is_empty()
             && whole.bytes().all(|b| b.is_ascii_digit())
-            && whole.trim_start_matches('0') == whole;
-        Some(grouping)
+            && whole.trim_start_matches('0') == whole
     };
     let plain = match (commas, dots) {
-        (0, 1) if decimal == Decimal::Comma && lone('.') == Some(true) => v.replace('.', ""),
-        (1, 0) if decimal == Decimal::Dot && lone(',') == Some(true) => v.replace(',', ""),
-        (0, _) => v.to_string(),
+        (0, 1) if decimal == Decimal::Comma && lone('.') => v.replace('.', ""),
+        (1, 0) if decimal == Decimal::Dot && lone(',') => v.replace(',', ""),
+        (0, _) => return v.parse::<f64>().ok().filter(|x| x.is_finite()),
         (1, 0) => v.replace(',', "."),
         (_, 0) => v.replace(',', ""),
         _ if v.rfind(',') > v.rfind('.') && commas == 1 => v.replace('.', "").replace(',', "."),
@@ -213,6 +221,34 @@ pub fn parse_number(value: &str, decimal: Decimal) -> Option<f64> {
         _ => return None,
     };
     plain.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// `[-]digits[.digits]` with at most 15 digits and a decimal part of 1 or 2
+/// digits (or none), the usual price or quantity, computed exactly (an
+/// integer below 2^53 over an exact power of ten, one correctly rounded
+/// division: the same value `str::parse` gives); `None` for anything else,
+/// including `1.331`, which may mean 1331.
+fn plain_decimal(v: &str) -> Option<f64> {
+    let (neg, digits) = match v.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
+    let (whole, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(p) => (&digits[..p], &digits[p + 1..]),
+        None => (digits, &digits[..0]),
+    };
+    if whole.is_empty() || frac.len() > 2 || whole.len() + frac.len() > 15 {
+        return None;
+    }
+    let mut m: u64 = 0;
+    for &b in whole.iter().chain(frac) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        m = m * 10 + u64::from(b - b'0');
+    }
+    let x = m as f64 / [1.0, 10.0, 100.0][frac.len()];
+    Some(if neg { -x } else { x })
 }
 
 impl Filter {
@@ -522,6 +558,29 @@ mod tests {
             for decimal in [Decimal::Dot, Decimal::Comma] {
                 assert_eq!(parse_number(text, decimal), want, "{text:?} {decimal:?}");
             }
+        }
+    }
+
+    #[test]
+    fn plain_decimals_read_exactly_as_str_parse_does() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let whole = seed % 10u64.pow(1 + (seed >> 60) as u32 % 12);
+            let text = match seed >> 58 & 3 {
+                0 => format!("{whole}"),
+                1 => format!("{whole}.{}", seed >> 20 & 7),
+                2 => format!("-{whole}.{:02}", seed >> 24 & 63),
+                _ => format!("{whole}.{:02}", (seed >> 30) % 100),
+            };
+            let want = text.parse::<f64>().unwrap();
+            let got = plain_decimal(&text).unwrap();
+            assert_eq!(got.to_bits(), want.to_bits(), "{text}");
+        }
+        for text in ["1.331", "+5", ".5", "1e3", "1,5", "", "-", "0x1"] {
+            assert_eq!(plain_decimal(text), None, "{text:?}");
         }
     }
 

@@ -196,6 +196,24 @@ struct RowFields<'a> {
     category: Option<&'a str>,
 }
 
+/// What [`check_row`] carries from row to row of one file.
+struct RowState {
+    /// How `1,331` reads.
+    decimal: Decimal,
+    /// The last timestamp text read and its value (an order's lines
+    /// repeat it); the text is empty before the first.
+    last_ts: (String, i64),
+}
+
+impl RowState {
+    fn new(decimal: Decimal) -> Self {
+        RowState {
+            decimal,
+            last_ts: (String::new(), 0),
+        }
+    }
+}
+
 /// The filters and field checks of one row: `Ok(None)` when a filter drops
 /// it. `get(slot)` returns the value of a needed column.
 fn check_row<'a>(
@@ -203,9 +221,10 @@ fn check_row<'a>(
     file: &Path,
     line: u64,
     filter_slots: &[usize],
-    decimal: Decimal,
+    state: &mut RowState,
     get: impl Fn(usize) -> Option<&'a str>,
 ) -> Result<Option<RowFields<'a>>, InputError> {
+    let decimal = state.decimal;
     let cols = &mapping.columns;
     for (f, &slot) in mapping.filters.iter().zip(filter_slots) {
         match f.check(get(slot).unwrap_or(""), decimal) {
@@ -241,14 +260,23 @@ fn check_row<'a>(
     let sku = required(SKU)?;
     let ts = match value(TS) {
         None => None,
-        Some(v) => Some(mapping.timestamp(v).ok_or_else(|| {
-            InputError::at(
-                file,
-                line,
-                Some(&cols[TS]),
-                format!("not a timestamp ({}): {v:?}", mapping.timestamp_layouts()),
-            )
-        })?),
+        Some(v) => match &state.last_ts {
+            (text, ts) if text == v => Some(*ts),
+            _ => {
+                let ts = mapping.timestamp(v).ok_or_else(|| {
+                    InputError::at(
+                        file,
+                        line,
+                        Some(&cols[TS]),
+                        format!("not a timestamp ({}): {v:?}", mapping.timestamp_layouts()),
+                    )
+                })?;
+                state.last_ts.0.clear();
+                state.last_ts.0.push_str(v);
+                state.last_ts.1 = ts;
+                Some(ts)
+            }
+        },
     };
     let number = |slot: usize| -> Result<Option<f64>, InputError> {
         match value(slot) {
@@ -308,8 +336,8 @@ impl<'m> Builder<'m> {
         get: impl Fn(usize) -> Option<&'a str>,
     ) -> Result<(), InputError> {
         // Only JSON Lines are read row by row: `.` unless the mapping says.
-        let decimal = self.mapping.decimal.unwrap_or(Decimal::Dot);
-        let Some(f) = check_row(self.mapping, file, line, filter_slots, decimal, get)? else {
+        let mut state = RowState::new(self.mapping.decimal.unwrap_or(Decimal::Dot));
+        let Some(f) = check_row(self.mapping, file, line, filter_slots, &mut state, get)? else {
             self.data.stats.filtered += 1;
             return Ok(());
         };
@@ -1009,10 +1037,11 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
     let mut texts_store: Vec<&str> = Vec::with_capacity(n);
     let mut present = vec![false; n];
     let skip = spec.skip_bad_rows;
-    let decimal = spec
-        .mapping
-        .decimal
-        .unwrap_or_else(|| Decimal::for_delimiter(spec.delim));
+    let mut state = RowState::new(
+        spec.mapping
+            .decimal
+            .unwrap_or_else(|| Decimal::for_delimiter(spec.delim)),
+    );
     // Fields are the chunk's bytes less ASCII quotes and separators, so when
     // the chunk is valid UTF-8 so is every field.
     let chunk_utf8 = std::str::from_utf8(chunk).is_ok();
@@ -1049,7 +1078,7 @@ fn parse_chunk(spec: &ChunkSpec<'_>, chunk: &[u8], base: u64, header: bool) -> C
         }
         out.rows += 1;
         let get = |s: usize| if present[s] { Some(texts[s]) } else { None };
-        let checked = check_row(spec.mapping, path, line, spec.filter_slots, decimal, get);
+        let checked = check_row(spec.mapping, path, line, spec.filter_slots, &mut state, get);
         texts_store = recycle(texts);
         let f = match checked {
             Ok(Some(f)) => f,
