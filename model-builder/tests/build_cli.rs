@@ -377,6 +377,169 @@ fn thousands_or_decimals_by_the_files_convention() {
     assert_eq!(said, 2.0);
 }
 
+/// One order line for the Parquet test: order, SKU, Unix seconds, region,
+/// price in cents, category (`None`: null).
+type Line = (String, String, i64, &'static str, i32, Option<&'static str>);
+
+/// Writes `lines` as a Snappy Parquet file (timestamps as TIMESTAMP_MILLIS,
+/// prices as DECIMAL(9,2), as warehouses export them); without the SKU
+/// column unless `with_sku`.
+fn write_parquet(path: &Path, lines: &[Line], with_sku: bool) {
+    use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    let sku = if with_sku {
+        "OPTIONAL BINARY sku (UTF8);"
+    } else {
+        ""
+    };
+    let schema = format!(
+        "message orders {{ REQUIRED BINARY order_id (UTF8); {sku} \
+         REQUIRED INT64 ts (TIMESTAMP_MILLIS); REQUIRED BINARY region (UTF8); \
+         REQUIRED INT32 price (DECIMAL(9,2)); OPTIONAL BINARY category (UTF8); }}"
+    );
+    let schema = std::sync::Arc::new(parquet::schema::parser::parse_message_type(&schema).unwrap());
+    let props = WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = SerializedFileWriter::new(file, schema, props.into()).unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    let text = |v: Vec<&str>| v.into_iter().map(ByteArray::from).collect::<Vec<_>>();
+    let mut column = 0;
+    while let Some(mut col) = group.next_column().unwrap() {
+        let name = ["order_id", "sku", "ts", "region", "price", "category"]
+            [column + usize::from(!with_sku && column >= 1)];
+        match name {
+            "order_id" | "sku" | "region" => {
+                let values = text(
+                    lines
+                        .iter()
+                        .map(|l| match name {
+                            "order_id" => l.0.as_str(),
+                            "sku" => l.1.as_str(),
+                            _ => l.3,
+                        })
+                        .filter(|v| !v.is_empty())
+                        .collect(),
+                );
+                let defs: Option<Vec<i16>> = (name == "sku")
+                    .then(|| lines.iter().map(|l| i16::from(!l.1.is_empty())).collect());
+                col.typed::<ByteArrayType>()
+                    .write_batch(&values, defs.as_deref(), None)
+                    .unwrap();
+            }
+            "ts" => {
+                let ms: Vec<i64> = lines.iter().map(|l| l.2 * 1000).collect();
+                col.typed::<Int64Type>()
+                    .write_batch(&ms, None, None)
+                    .unwrap();
+            }
+            "price" => {
+                let cents: Vec<i32> = lines.iter().map(|l| l.4).collect();
+                col.typed::<Int32Type>()
+                    .write_batch(&cents, None, None)
+                    .unwrap();
+            }
+            _ => {
+                let defs: Vec<i16> = lines.iter().map(|l| i16::from(l.5.is_some())).collect();
+                let values = text(lines.iter().filter_map(|l| l.5).collect());
+                col.typed::<ByteArrayType>()
+                    .write_batch(&values, Some(&defs), None)
+                    .unwrap();
+            }
+        }
+        col.close().unwrap();
+        column += 1;
+    }
+    group.close().unwrap();
+    writer.close().unwrap();
+}
+
+#[test]
+fn parquet_orders_build_the_same_tables_as_the_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<Line> = Vec::new();
+    for o in 0..300i64 {
+        let (a, b, region) = [
+            ("A", "B", "north"),
+            ("C", "D", "north"),
+            ("A", "G", "south"),
+        ][o as usize % 3];
+        let bg = format!("Z{}", o % 7);
+        for sku in [a, b, bg.as_str()] {
+            let cat = (!sku.starts_with('Z')).then_some("main");
+            let ts = 1_704_103_200 + o * 3_600;
+            lines.push((
+                format!("o{o}"),
+                sku.to_string(),
+                ts,
+                region,
+                250 + (o % 3) as i32,
+                cat,
+            ));
+        }
+    }
+    let mut csv = String::from("order_id,sku,ts,region,price,category\n");
+    for (o, sku, ts, region, cents, cat) in &lines {
+        let price = format!("{}.{:02}", cents / 100, cents % 100);
+        csv.push_str(&format!(
+            "{o},{sku},{ts},{region},{price},{}\n",
+            cat.unwrap_or("")
+        ));
+    }
+    let csv_path = dir.path().join("orders.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let pq_path = dir.path().join("orders.parquet");
+    write_parquet(&pq_path, &lines, true);
+    let tag = ["--version-tag", "t"];
+    let (from_csv, from_pq) = (dir.path().join("csv"), dir.path().join("pq"));
+    assert_ok(&build(&csv_path, &from_csv, &tag));
+    assert_ok(&build(&pq_path, &from_pq, &tag));
+    // Every KV value (tables, shards, facts) is the same byte for byte.
+    let values = |root: &Path| {
+        let mut out = Vec::new();
+        let mut stack = vec![root.join("kv")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if !p.to_string_lossy().contains("manifest") {
+                    out.push((
+                        p.strip_prefix(root).unwrap().to_owned(),
+                        std::fs::read(&p).unwrap(),
+                    ));
+                }
+            }
+        }
+        out.sort();
+        out
+    };
+    let (a, b) = (values(&from_csv), values(&from_pq));
+    assert!(a.len() >= 2, "{}", a.len());
+    assert!(a == b, "the Parquet build differs from the CSV one");
+    assert_eq!(best_with(&from_pq, "C"), ["D"]);
+
+    // A file without a SKU column, and a null SKU, are named.
+    let no_sku = dir.path().join("no-sku.parquet");
+    write_parquet(&no_sku, &lines, false);
+    let err = String::from_utf8(build(&no_sku, &dir.path().join("x"), &[]).stderr).unwrap();
+    assert!(
+        err.contains("no-sku.parquet: field `sku`: required column missing"),
+        "{err}"
+    );
+    let mut holed = lines.clone();
+    holed[4].1.clear();
+    let null_sku = dir.path().join("null-sku.parquet");
+    write_parquet(&null_sku, &holed, true);
+    let err = String::from_utf8(build(&null_sku, &dir.path().join("y"), &[]).stderr).unwrap();
+    assert!(
+        err.contains("null-sku.parquet:5: field `sku`: empty (required)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn orders_keyed_by_customer_and_day() {
     // A grocery export with no order number (as Ta Feng's): a basket is one

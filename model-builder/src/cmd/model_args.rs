@@ -11,7 +11,7 @@ use crate::model::ModelConfig;
 /// Where the orders come from and how to read them.
 #[derive(ClapArgs, Debug, Clone)]
 pub struct InputArgs {
-    /// Order export(s): CSV or JSON Lines, optionally gzip-compressed.
+    /// Order export(s): CSV or JSON Lines (optionally gzip-compressed), or Parquet.
     #[arg(long, required = true, num_args = 1..)]
     pub orders: Vec<PathBuf>,
     /// Catalog (CSV / JSON / JSON Lines): only its SKUs are offered.

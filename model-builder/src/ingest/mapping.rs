@@ -88,7 +88,8 @@ pub enum ColumnSpec {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MappingSpec {
-    /// `csv` or `jsonl`; by default taken from the file name.
+    /// `csv`, `jsonl` or `parquet`; by default taken from the file name (or a
+    /// Parquet file's magic bytes).
     pub format: Option<String>,
     /// Canonical field → source column (unmapped fields keep their own name).
     /// `order_id` may list several columns that together identify an order
@@ -346,10 +347,10 @@ impl Mapping {
             }
         }
         if let Some(f) = &spec.format {
-            if f != "csv" && f != "jsonl" {
+            if !matches!(f.as_str(), "csv" | "jsonl" | "parquet") {
                 return Err(InputError::file(
                     path,
-                    format!("format must be csv or jsonl, not `{f}`"),
+                    format!("format must be csv, jsonl or parquet, not `{f}`"),
                 ));
             }
         }

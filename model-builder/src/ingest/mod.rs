@@ -1,9 +1,10 @@
-//! Ingest: order exports (CSV / JSON Lines, gzip or not, generic schema or a
-//! mapping file) and catalogs, with errors that name file, line and field.
+//! Ingest: order exports (CSV / JSON Lines, gzip or not, or Parquet; generic
+//! schema or a mapping file) and catalogs, with errors that name file, line and field.
 pub mod catalog;
 pub mod error;
 pub mod mapping;
 pub mod orders;
+mod parquet;
 pub mod source;
 mod split;
 pub mod time;

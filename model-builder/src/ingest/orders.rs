@@ -648,6 +648,20 @@ impl<'m> Builder<'m> {
         }
     }
 
+    /// Reads a Parquet file row by row (see [`super::parquet`]).
+    fn parquet(&mut self, path: &Path) -> Result<(), InputError> {
+        let (cols, filter_slots) = needed_columns(self.mapping);
+        let key_slots = FIELDS.len()..FIELDS.len() + self.mapping.order_key_extra.len();
+        let required: Vec<usize> = [ORDER_ID, SKU]
+            .into_iter()
+            .chain(key_slots)
+            .chain(filter_slots.iter().copied())
+            .collect();
+        super::parquet::read_rows(path, &cols, &required, |n, values| {
+            self.row(path, n, &filter_slots, |s| values[s].as_deref())
+        })
+    }
+
     fn jsonl(&mut self, path: &Path, reader: Box<dyn BufRead + Send>) -> Result<(), InputError> {
         let (cols, filter_slots) = needed_columns(self.mapping);
         for (n, line) in reader.lines().enumerate() {
@@ -1197,9 +1211,14 @@ fn load_orders_chunked(
         any_customer: false,
     };
     for path in paths {
-        let reader = open(path, opts.progress)?;
         b.last_order = None;
-        match format_of(path, mapping.format.as_deref()) {
+        let format = format_of(path, mapping.format.as_deref());
+        if format == "parquet" {
+            b.parquet(path)?;
+            continue;
+        }
+        let reader = open(path, opts.progress)?;
+        match format {
             "jsonl" => b.jsonl(path, reader)?,
             _ => {
                 let size = input_size(path);

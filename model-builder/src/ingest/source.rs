@@ -46,17 +46,33 @@ pub fn open(path: &Path, progress: bool) -> Result<Box<dyn BufRead + Send>, Inpu
     })
 }
 
-/// `csv` or `jsonl` for `path`: the override if given, else by file name
-/// (`.jsonl`, `.ndjson`, `.json`, optionally followed by `.gz`), else `csv`.
+/// `csv`, `jsonl` or `parquet` for `path`: the override if given, else by
+/// file name (`.jsonl`, `.ndjson`, `.json`, optionally followed by `.gz`;
+/// `.parquet`, `.pq`) or a Parquet file's `PAR1` magic, else `csv`.
 pub fn format_of(path: &Path, over: Option<&str>) -> &'static str {
     if let Some(f) = over {
-        return if f == "jsonl" { "jsonl" } else { "csv" };
+        return match f {
+            "jsonl" => "jsonl",
+            "parquet" => "parquet",
+            _ => "csv",
+        };
     }
     let name = path.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".parquet") || name.ends_with(".pq") || has_parquet_magic(path) {
+        return "parquet";
+    }
     let name = name.strip_suffix(".gz").unwrap_or(&name);
     if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
         "jsonl"
     } else {
         "csv"
     }
+}
+
+/// Whether the regular file at `path` starts with Parquet's `PAR1`.
+fn has_parquet_magic(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        && File::open(path).is_ok_and(|mut f| f.read_exact(&mut magic).is_ok())
+        && &magic == b"PAR1"
 }
