@@ -608,33 +608,25 @@ fn customer_ids_are_read_only_for_customer_windows() {
     let config = dir.path().join("windows.toml");
     std::fs::write(&config, "customer_weight = 1.0\ncustomer_window_days = 7\n").unwrap();
 
-    let off = dir.path().join("off");
-    assert_ok(&build(&orders, &off, &[]));
-    let offers = &recommend(&off, &["-k", "3"], "{\"skus\":[\"X\"]}\n")[0]["offers"];
-    let linked: Vec<&str> = offers
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["fallback"] == false)
-        .map(|o| o["sku"].as_str().unwrap())
-        .collect();
-    assert_eq!(linked, ["P"], "{offers}");
-
-    let on = dir.path().join("on");
-    assert_ok(&build(
-        &orders,
-        &on,
-        &["--config", config.to_str().unwrap()],
-    ));
-    let offers = &recommend(&on, &["-k", "3"], "{\"skus\":[\"X\"]}\n")[0]["offers"];
-    let linked: Vec<&str> = offers
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["fallback"] == false)
-        .map(|o| o["sku"].as_str().unwrap())
-        .collect();
-    assert!(linked.contains(&"Y") && linked.contains(&"P"), "{offers}");
+    // The non-fallback offers for an order of X, from a build with `extra`.
+    let linked = |name: &str, extra: &[&str]| -> Vec<String> {
+        let out = dir.path().join(name);
+        assert_ok(&build(&orders, &out, extra));
+        let res = recommend(&out, &["-k", "3"], "{\"skus\":[\"X\"]}\n");
+        res[0]["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["fallback"] == false)
+            .map(|o| o["sku"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(linked("off", &[]), ["P"]);
+    let on = linked("on", &["--config", config.to_str().unwrap()]);
+    assert!(
+        on.contains(&"Y".into()) && on.contains(&"P".into()),
+        "{on:?}"
+    );
 }
 
 #[test]
