@@ -54,6 +54,12 @@ fn assert_ok(o: &Output) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// Fails the test (showing the stderr) unless the command's stderr holds `text`.
+fn assert_stderr_has(o: &Output, text: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(text), "{err}");
+}
+
 /// The single best offer for an order of `sku` alone.
 fn best_with(table: &Path, sku: &str) -> Vec<String> {
     skus(&recommend(table, &["-k", "1"], &format!("{{\"skus\":[\"{sku}\"]}}\n"))[0])
@@ -173,22 +179,17 @@ fn bad_rows_name_file_line_and_field_and_can_be_skipped() {
     let out = dir.path().join("t");
     let o = build(&p, &out, &[]);
     assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("bad.csv:4: field `ts`"), "{err}");
+    assert_stderr_has(&o, "bad.csv:4: field `ts`");
     assert!(!out.exists(), "nothing written on failure");
     let o = build(&p, &out, &["--skip-bad-rows"]);
     assert_ok(&o);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("skipped 1 malformed rows"));
+    assert_stderr_has(&o, "skipped 1 malformed rows");
     assert!(String::from_utf8_lossy(&o.stdout).contains("1 bad skipped"));
 
     let p2 = dir.path().join("nosku.csv");
     std::fs::write(&p2, "order_id,item\n1,A\n").unwrap();
     let o = build(&p2, &out, &[]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("nosku.csv:1: field `sku`: required column missing"),
-        "{err}"
-    );
+    assert_stderr_has(&o, "nosku.csv:1: field `sku`: required column missing");
 
     let p3 = dir.path().join("empty.jsonl");
     std::fs::write(
@@ -197,11 +198,7 @@ fn bad_rows_name_file_line_and_field_and_can_be_skipped() {
     )
     .unwrap();
     let o = build(&p3, &out, &[]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("empty.jsonl:2: field `sku`: empty (required)"),
-        "{err}"
-    );
+    assert_stderr_has(&o, "empty.jsonl:2: field `sku`: empty (required)");
 }
 
 #[test]
@@ -216,7 +213,7 @@ fn failed_build_leaves_the_previous_output_untouched() {
     std::fs::write(&bad, "order_id,sku,price\n1,A,cheap\n").unwrap();
     let o = build(&bad, &out, &["--version-tag", "v2"]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.csv:2: field `price`"));
+    assert_stderr_has(&o, "bad.csv:2: field `price`");
     assert_eq!(std::fs::read(out.join("build.json")).unwrap(), before);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -319,12 +316,8 @@ fn semicolons_decimal_commas_tabs_and_other_timestamp_layouts() {
     // Without the layout, the dates are refused with the row, the field
     // and what would read them.
     let o = build(&orders, &dir.path().join("t2"), &["--mapping", shipped]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("retail-eu.csv:2: field `InvoiceDate`: not a timestamp")
-            && err.contains("ts_format"),
-        "{err}"
-    );
+    assert_stderr_has(&o, "retail-eu.csv:2: field `InvoiceDate`: not a timestamp");
+    assert_stderr_has(&o, "ts_format");
 
     // Tab-separated, Unix epoch milliseconds, the generic schema.
     let mut tsv = String::from("order_id\tsku\tts\tprice\n");
@@ -524,20 +517,14 @@ fn parquet_orders_build_the_same_tables_as_the_csv() {
     // A file without a SKU column, and a null SKU, are named.
     let no_sku = dir.path().join("no-sku.parquet");
     write_parquet(&no_sku, &lines, false);
-    let err = String::from_utf8(build(&no_sku, &dir.path().join("x"), &[]).stderr).unwrap();
-    assert!(
-        err.contains("no-sku.parquet: field `sku`: required column missing"),
-        "{err}"
-    );
+    let o = build(&no_sku, &dir.path().join("x"), &[]);
+    assert_stderr_has(&o, "no-sku.parquet: field `sku`: required column missing");
     let mut holed = lines.clone();
     holed[4].1.clear();
     let null_sku = dir.path().join("null-sku.parquet");
     write_parquet(&null_sku, &holed, true);
-    let err = String::from_utf8(build(&null_sku, &dir.path().join("y"), &[]).stderr).unwrap();
-    assert!(
-        err.contains("null-sku.parquet:5: field `sku`: empty (required)"),
-        "{err}"
-    );
+    let o = build(&null_sku, &dir.path().join("y"), &[]);
+    assert_stderr_has(&o, "null-sku.parquet:5: field `sku`: empty (required)");
 }
 
 #[test]
@@ -583,11 +570,7 @@ fn orders_keyed_by_customer_and_day() {
     let bad_orders = dir.path().join("bad.csv");
     std::fs::write(&bad_orders, bad).unwrap();
     let o = with_mapping(&bad_orders, &dir.path().join("t2"));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("bad.csv:122: field `CUSTOMER_ID`: empty (required)"),
-        "{err}"
-    );
+    assert_stderr_has(&o, "bad.csv:122: field `CUSTOMER_ID`: empty (required)");
 }
 
 #[test]
@@ -664,11 +647,7 @@ fn jsonl_orders_with_nested_lines() {
     let out2 = dir.path().join("t2");
     let o = build(&bad, &out2, &[]);
     assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("bad.jsonl:5: `line_items[1]`: expected an object"),
-        "{err}"
-    );
+    assert_stderr_has(&o, "bad.jsonl:5: `line_items[1]`: expected an object");
     assert!(!out2.exists());
     let o = build(&bad, &out2, &["--skip-bad-rows"]);
     assert_ok(&o);
@@ -737,7 +716,7 @@ fn catalog_limits_offers_and_gives_cold_start_fallbacks() {
     let bad = dir.path().join("badcat.csv");
     std::fs::write(&bad, "sku,price,in_stock\nA,1.0,maybe\n").unwrap();
     let o = build(&orders, &out, &["--catalog", bad.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("badcat.csv:2: field `in_stock`"));
+    assert_stderr_has(&o, "badcat.csv:2: field `in_stock`");
 }
 
 #[test]

@@ -107,9 +107,7 @@ impl Facts {
     }
 }
 
-/// Ids in SKU-string order. Sorts (string, id) pairs, not ids that point at
-/// the strings, so comparisons read adjacent memory; unstable is exact here
-/// since every pair differs in its id.
+/// Ids in SKU-string order (written by the builder, checked by the reader).
 fn sku_index(skus: &[SkuFacts]) -> Vec<u32> {
     let mut by_sku: Vec<u32> = (0..skus.len() as u32).collect();
     by_sku.sort_by(|&a, &b| skus[a as usize].sku.cmp(&skus[b as usize].sku));

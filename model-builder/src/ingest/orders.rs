@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 
 use super::error::InputError;
 use super::mapping::{parse_number, Decimal, Mapping, Verdict, FIELDS};
-use super::source::{format_of, open};
+use super::source::{file_head, format_of, open, FileHead};
 use super::split::{last_record_end, sniff_delimiter, Records};
 
 const ORDER_ID: usize = 0;
@@ -153,6 +153,9 @@ struct Builder<'m> {
     data: Dataset,
     customer_per_order: Vec<u32>,
     any_customer: bool,
+    /// [`check_row`]'s state for the files read row by row (JSON Lines,
+    /// Parquet: `.` is the decimal point unless the mapping says).
+    row_state: RowState,
 }
 
 /// Slot layout: the canonical fields first, then a composite order id's
@@ -196,7 +199,7 @@ struct RowFields<'a> {
     category: Option<&'a str>,
 }
 
-/// What [`check_row`] carries from row to row of one file.
+/// What [`check_row`] carries from row to row.
 struct RowState {
     /// How `1,331` reads.
     decimal: Decimal,
@@ -335,9 +338,8 @@ impl<'m> Builder<'m> {
         filter_slots: &[usize],
         get: impl Fn(usize) -> Option<&'a str>,
     ) -> Result<(), InputError> {
-        // Only JSON Lines are read row by row: `.` unless the mapping says.
-        let mut state = RowState::new(self.mapping.decimal.unwrap_or(Decimal::Dot));
-        let Some(f) = check_row(self.mapping, file, line, filter_slots, &mut state, get)? else {
+        let state = &mut self.row_state;
+        let Some(f) = check_row(self.mapping, file, line, filter_slots, state, get)? else {
             self.data.stats.filtered += 1;
             return Ok(());
         };
@@ -1162,29 +1164,14 @@ pub fn load_orders(
     load_orders_chunked(paths, mapping, opts, None)
 }
 
-/// The length of an input file and whether it is gzip (`None` when it
-/// cannot be read here: `open` reports that). Regular files only: a pipe's
-/// bytes must be left for `open`.
-fn input_size(path: &Path) -> Option<(u64, bool)> {
-    use std::io::Read;
-    if !std::fs::metadata(path).ok()?.is_file() {
-        return None;
-    }
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut magic = [0u8; 2];
-    let n = f.read(&mut magic).ok()?;
-    let gz = n == 2 && magic == [0x1f, 0x8b];
-    Some((f.metadata().ok()?.len(), gz))
-}
-
 /// CSV chunk bytes for a file: a 32nd of its (estimated) text, between 4
 /// and 32 MiB. Small files get enough chunks to keep both cores busy (and,
 /// when gzip, to parse while the rest inflates); large ones get big chunks,
 /// whose SKU tables are built once per 32 MiB instead of per few MiB (25 %
 /// less ingest CPU at 18M orders than 8 MiB chunks).
-fn chunk_size(size: Option<(u64, bool)>) -> usize {
+fn chunk_size(head: Option<FileHead>) -> usize {
     // Order exports deflate about 5:1.
-    let text = size.map_or(0, |(len, gz)| if gz { len * 5 } else { len });
+    let text = head.map_or(0, |h| if h.gzip { h.len * 5 } else { h.len });
     ((text / 32) as usize).clamp(4 << 20, 32 << 20)
 }
 
@@ -1209,10 +1196,12 @@ fn load_orders_chunked(
         data: Dataset::default(),
         customer_per_order: Vec::new(),
         any_customer: false,
+        row_state: RowState::new(mapping.decimal.unwrap_or(Decimal::Dot)),
     };
     for path in paths {
         b.last_order = None;
-        let format = format_of(path, mapping.format.as_deref());
+        let head = file_head(path);
+        let format = format_of(path, mapping.format.as_deref(), head);
         if format == "parquet" {
             b.parquet(path)?;
             continue;
@@ -1221,9 +1210,8 @@ fn load_orders_chunked(
         match format {
             "jsonl" => b.jsonl(path, reader)?,
             _ => {
-                let size = input_size(path);
-                let chunk = chunk_bytes.unwrap_or_else(|| chunk_size(size));
-                let plain = size.filter(|&(_, gz)| !gz).map(|(len, _)| len);
+                let chunk = chunk_bytes.unwrap_or_else(|| chunk_size(head));
+                let plain = head.filter(|h| !h.gzip).map(|h| h.len);
                 b.csv(path, reader, chunk, plain)?
             }
         }

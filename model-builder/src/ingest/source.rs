@@ -46,10 +46,38 @@ pub fn open(path: &Path, progress: bool) -> Result<Box<dyn BufRead + Send>, Inpu
     })
 }
 
+/// What the start of a regular input file tells before it is read.
+#[derive(Debug, Clone, Copy)]
+pub struct FileHead {
+    /// Length in bytes.
+    pub len: u64,
+    /// Starts with gzip's magic bytes.
+    pub gzip: bool,
+    /// Starts with Parquet's `PAR1`.
+    pub parquet: bool,
+}
+
+/// The [`FileHead`] of `path`; `None` when it is not a regular file (a
+/// pipe's bytes must be left for [`open`]) or cannot be read here (`open`
+/// reports that).
+pub fn file_head(path: &Path) -> Option<FileHead> {
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut f = File::open(path).ok()?;
+    let mut magic = [0u8; 4];
+    let n = f.read(&mut magic).ok()?;
+    Some(FileHead {
+        len: f.metadata().ok()?.len(),
+        gzip: n >= 2 && magic[..2] == [0x1f, 0x8b],
+        parquet: n == 4 && &magic == b"PAR1",
+    })
+}
+
 /// `csv`, `jsonl` or `parquet` for `path`: the override if given, else by
 /// file name (`.jsonl`, `.ndjson`, `.json`, optionally followed by `.gz`;
-/// `.parquet`, `.pq`) or a Parquet file's `PAR1` magic, else `csv`.
-pub fn format_of(path: &Path, over: Option<&str>) -> &'static str {
+/// `.parquet`, `.pq`) or a Parquet file's `PAR1` magic (`head`), else `csv`.
+pub fn format_of(path: &Path, over: Option<&str>, head: Option<FileHead>) -> &'static str {
     if let Some(f) = over {
         return match f {
             "jsonl" => "jsonl",
@@ -58,7 +86,7 @@ pub fn format_of(path: &Path, over: Option<&str>) -> &'static str {
         };
     }
     let name = path.to_string_lossy().to_ascii_lowercase();
-    if name.ends_with(".parquet") || name.ends_with(".pq") || has_parquet_magic(path) {
+    if name.ends_with(".parquet") || name.ends_with(".pq") || head.is_some_and(|h| h.parquet) {
         return "parquet";
     }
     let name = name.strip_suffix(".gz").unwrap_or(&name);
@@ -67,12 +95,4 @@ pub fn format_of(path: &Path, over: Option<&str>) -> &'static str {
     } else {
         "csv"
     }
-}
-
-/// Whether the regular file at `path` starts with Parquet's `PAR1`.
-fn has_parquet_magic(path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    std::fs::metadata(path).is_ok_and(|m| m.is_file())
-        && File::open(path).is_ok_and(|mut f| f.read_exact(&mut magic).is_ok())
-        && &magic == b"PAR1"
 }
