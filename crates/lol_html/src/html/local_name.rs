@@ -51,6 +51,13 @@ impl LocalNameHash {
         self.0 == EMPTY_HASH
     }
 
+    /// The packed name (fork: the selector VM's open-name counts bucket by it).
+    #[inline]
+    #[must_use]
+    pub(crate) const fn bits(&self) -> u64 {
+        self.0
+    }
+
     #[inline]
     pub fn update(&mut self, ch: u8) {
         let h = self.0;

@@ -226,6 +226,16 @@ impl Compiler {
         enable_nth_of_type: &mut bool,
     ) -> Instruction {
         let mut exprs = ExprSet::default();
+        let required_name = on_tag_name_exprs.iter().find_map(|e| match &e.simple_expr {
+            // A name the encoding cannot represent is left to its compiled
+            // expression (which never matches).
+            OnTagNameExpr::LocalName(name) if !e.negation => {
+                LocalName::from_str_without_replacements(&**name, self.encoding)
+                    .map(LocalName::into_owned)
+                    .ok()
+            }
+            _ => None,
+        });
 
         for c in on_tag_name_exprs {
             c.compile(self.encoding, &mut exprs, enable_nth_of_type);
@@ -246,6 +256,7 @@ impl Compiler {
 
         Instruction {
             associated_branch: branch,
+            required_name,
             local_name_exprs: local_name_exprs.into(),
             attribute_exprs: attribute_exprs.into(),
         }

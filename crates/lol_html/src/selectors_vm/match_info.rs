@@ -1,5 +1,3 @@
-use std::num::NonZeroU32;
-
 pub(crate) type MatchId = u32;
 
 pub(crate) struct MatchInfo {
@@ -43,22 +41,16 @@ impl DenseHashSet {
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = MatchId> {
-        self.slice()
-            .iter()
-            .copied()
-            .enumerate()
-            .skip_while(|&(_, b)| b == 0)
-            .flat_map(|(int_idx, mut current_byte)| {
-                let base_bit_idx = 32 * int_idx as MatchId;
-                std::iter::from_fn(move || {
-                    let byte = NonZeroU32::new(current_byte)?;
-                    let match_id = base_bit_idx + byte.trailing_zeros();
-                    current_byte &= byte.get() - 1;
-
-                    Some(match_id)
-                })
-            })
+    /// The set's ids in ascending order (fork patch 3, PATCHES.md: a plain
+    /// bit walk instead of a flattened iterator chain; the VM calls this for
+    /// every element, usually on an empty set).
+    pub fn iter(&self) -> impl Iterator<Item = MatchId> + '_ {
+        let words = self.slice();
+        DenseIter {
+            current: words.first().copied().unwrap_or(0),
+            words,
+            word_idx: 0,
+        }
     }
 
     fn slice_mut(&mut self) -> &mut [u32] {
@@ -93,6 +85,45 @@ impl DenseHashSet {
             new.insert(v);
         }
         new
+    }
+}
+
+/// [`DenseHashSet::iter`]'s walk over the set bits, word by word.
+struct DenseIter<'a> {
+    words: &'a [u32],
+    word_idx: usize,
+    /// The bits of `words[word_idx]` not yet yielded.
+    current: u32,
+}
+
+impl Iterator for DenseIter<'_> {
+    type Item = MatchId;
+
+    #[inline]
+    fn next(&mut self) -> Option<MatchId> {
+        while self.current == 0 {
+            self.word_idx += 1;
+            self.current = *self.words.get(self.word_idx)?;
+        }
+        let bit = self.current.trailing_zeros();
+        self.current &= self.current - 1;
+        Some(32 * self.word_idx as MatchId + bit)
+    }
+}
+
+#[test]
+fn iter_yields_the_inserted_ids_in_order() {
+    for ids in [
+        &[][..],
+        &[0],
+        &[31],
+        &[0, 5, 31],
+        &[32],
+        &[1, 33, 64, 95, 200],
+        &[3, 300],
+    ] {
+        let set = DenseHashSet::from(ids.iter().copied());
+        assert_eq!(set.iter().collect::<Vec<_>>(), ids);
     }
 }
 

@@ -26,6 +26,10 @@ pub(crate) enum TryExecResult<'i> {
 
 pub(crate) struct Instruction {
     pub associated_branch: ExecutionBranch,
+    /// The tag name the predicate requires, when it names one (fork patch 2,
+    /// PATCHES.md): an element of another name fails without calling the
+    /// boxed expressions. `local_name_exprs` still holds the name's test.
+    pub required_name: Option<LocalName<'static>>,
     pub local_name_exprs: Box<[CompiledLocalNameExpr]>,
     pub attribute_exprs: Box<[CompiledAttributeExpr]>,
 }
@@ -38,9 +42,16 @@ impl Instruction {
                 jumps: None,
                 hereditary_jumps: None,
             },
+            required_name: None,
             local_name_exprs: Default::default(),
             attribute_exprs: Default::default(),
         }
+    }
+
+    /// False when the element's name is not the one the predicate requires.
+    #[inline]
+    fn name_may_match(&self, local_name: &LocalName<'_>) -> bool {
+        self.required_name.as_ref().is_none_or(|n| n == local_name)
     }
 
     pub fn try_exec_without_attrs<'i>(
@@ -48,6 +59,9 @@ impl Instruction {
         state: &SelectorState<'_>,
         local_name: &LocalName<'_>,
     ) -> TryExecResult<'i> {
+        if !self.name_may_match(local_name) {
+            return TryExecResult::Fail;
+        }
         if self.local_name_exprs.iter().all(|e| e(state, local_name)) {
             if self.attribute_exprs.is_empty() {
                 TryExecResult::Branch(&self.associated_branch)
@@ -77,7 +91,8 @@ impl Instruction {
         local_name: &LocalName<'_>,
         attr_matcher: &AttributeMatcher<'_>,
     ) -> Option<&'i ExecutionBranch> {
-        let is_match = self.local_name_exprs.iter().all(|e| e(state, local_name))
+        let is_match = self.name_may_match(local_name)
+            && self.local_name_exprs.iter().all(|e| e(state, local_name))
             && self.attribute_exprs.iter().all(|e| e(state, attr_matcher));
 
         if is_match {

@@ -171,6 +171,53 @@ impl TypedChildCounterMap {
     }
 }
 
+/// Open-item counts per bucket of names (fork patch 1, PATCHES.md): a zero
+/// count proves no open item has a name of that bucket, so a stray end tag is
+/// rejected without a scan; a non-zero one sends `pop_up_to` to the exact
+/// scan. A fixed array instead of a hash map keyed by owned names: two adds
+/// and no hashing or probing per element.
+struct OpenNameCounts([u32; OpenNameCounts::BUCKETS]);
+
+impl Default for OpenNameCounts {
+    fn default() -> Self {
+        Self([0; Self::BUCKETS])
+    }
+}
+
+impl OpenNameCounts {
+    const BUCKETS: usize = 64;
+
+    /// The bucket of `name`; names equal under `LocalName`'s `PartialEq`
+    /// (ASCII case-insensitive for `Bytes`) share a bucket.
+    #[inline]
+    fn bucket(name: &LocalName<'_>) -> usize {
+        let h = match name {
+            LocalName::Hash(h) => h.bits(),
+            LocalName::Bytes(b) => b.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
+                (h ^ u64::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
+            }),
+        };
+        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize
+    }
+
+    #[inline]
+    fn add(&mut self, name: &LocalName<'_>) {
+        self.0[Self::bucket(name)] += 1;
+    }
+
+    #[inline]
+    fn remove(&mut self, name: &LocalName<'_>) {
+        let n = &mut self.0[Self::bucket(name)];
+        debug_assert!(*n > 0);
+        *n = n.saturating_sub(1);
+    }
+
+    #[inline]
+    fn may_contain(&self, name: &LocalName<'_>) -> bool {
+        self.0[Self::bucket(name)] > 0
+    }
+}
+
 pub(crate) struct StackItem<'i, E: ElementData> {
     pub local_name: LocalName<'i>,
     pub element_data: E,
@@ -213,8 +260,8 @@ pub(crate) struct Stack<E: ElementData> {
     /// A typed counter for all elements on all frames. This is optional to indicate if types are actually being counted.
     typed_child_counters: Option<TypedChildCounterMap>,
     items: LimitedVec<StackItem<'static, E>>,
-    /// Per-name open-item counts so `pop_up_to` can reject a stray end tag in O(1).
-    open_name_counts: HashMap<LocalName<'static>, usize>,
+    /// Open items per name bucket, so `pop_up_to` can reject a stray end tag in O(1).
+    open_names: OpenNameCounts,
     /// Distinct hereditary-jump ranges from open items, with the shallowest depth that introduced each.
     active_hereditary_jumps: Vec<(AddressRange, usize)>,
 }
@@ -227,7 +274,7 @@ impl<E: ElementData> Stack<E> {
             root_child_counter: Default::default(),
             typed_child_counters: enable_nth_of_type.then(TypedChildCounterMap::new),
             items: LimitedVec::new(memory_limiter),
-            open_name_counts: HashMap::new(),
+            open_names: OpenNameCounts::default(),
             active_hereditary_jumps: Vec::new(),
         }
     }
@@ -286,7 +333,7 @@ impl<E: ElementData> Stack<E> {
         local_name: LocalName<'_>,
         mut popped_element_data_handler: impl FnMut(E),
     ) {
-        if !self.open_name_counts.contains_key(&local_name) {
+        if !self.open_names.may_contain(&local_name) {
             return;
         }
         let pop_to_index = self
@@ -299,16 +346,7 @@ impl<E: ElementData> Stack<E> {
             }
             self.active_hereditary_jumps.retain(|(_, d)| *d < index);
             for item in self.items.drain(index..) {
-                if let RawEntryMut::Occupied(mut e) = self
-                    .open_name_counts
-                    .raw_entry_mut()
-                    .from_key(&item.local_name)
-                {
-                    *e.get_mut() -= 1;
-                    if *e.get() == 0 {
-                        e.remove();
-                    }
-                }
+                self.open_names.remove(&item.local_name);
                 popped_element_data_handler(item.element_data);
             }
         }
@@ -339,10 +377,7 @@ impl<E: ElementData> Stack<E> {
         let depth = self.items.len();
         self.items.push(item)?;
         let item = self.items.last().expect("just pushed");
-        *self
-            .open_name_counts
-            .entry(item.local_name.clone())
-            .or_default() += 1;
+        self.open_names.add(&item.local_name);
         for r in &item.hereditary_jumps {
             if !self.active_hereditary_jumps.iter().any(|(a, _)| a == r) {
                 self.active_hereditary_jumps.push((r.clone(), depth));
@@ -439,6 +474,31 @@ mod tests {
         assert!(stack.items().is_empty());
 
         stack.pop_up_to(local_name("a"), |_| unreachable!("stack is empty"));
+    }
+
+    #[test]
+    fn open_name_counts_are_exact_despite_shared_buckets() {
+        // 100 custom (unhashable) names over 64 buckets: buckets are shared.
+        let names: Vec<&'static str> = (0..200)
+            .map(|i| &*Box::leak(format!("x-el-{i}").into_boxed_str()))
+            .collect();
+        let mut stack = Stack::new(SharedMemoryLimiter::new(1 << 20), false);
+        for (i, name) in names[..100].iter().enumerate() {
+            stack.push_item(item(name, i)).unwrap();
+        }
+        for name in &names[100..] {
+            stack.pop_up_to(local_name(name), |_| unreachable!("{name} is not open"));
+        }
+        assert_eq!(stack.items().len(), 100);
+
+        // Names compare ASCII case-insensitively, so they count that way too.
+        let mut popped = Vec::new();
+        stack.pop_up_to(local_name("X-EL-50"), |d| popped.push(d.0));
+        assert_eq!(popped, (50..100).collect::<Vec<_>>());
+        stack.pop_up_to(local_name("x-el-50"), |_| unreachable!("popped already"));
+        stack.pop_up_to(local_name("X-El-0"), |d| popped.push(d.0));
+        assert_eq!(popped.len(), 100);
+        assert!(stack.items().is_empty());
     }
 
     #[test]
