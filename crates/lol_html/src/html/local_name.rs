@@ -180,6 +180,21 @@ impl<'i> LocalName<'i> {
         }
     }
 
+    /// A 6-bit digest of the name, the same for names that compare equal
+    /// (`Bytes` ones ASCII case-insensitively), for the selector VM's
+    /// per-element filters (fork patches 1 and 4, PATCHES.md).
+    #[inline]
+    #[must_use]
+    pub(crate) fn digest6(&self) -> u32 {
+        let h = match self {
+            LocalName::Hash(h) => h.bits(),
+            LocalName::Bytes(b) => b.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
+                (h ^ u64::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
+            }),
+        };
+        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as u32
+    }
+
     #[inline]
     pub(crate) fn from_str_without_replacements<'s>(
         string: impl Into<Cow<'s, str>>,

@@ -332,7 +332,13 @@ impl Compiler {
                 .all(|i| !i.local_name_exprs.is_empty() || !i.attribute_exprs.is_empty())
         );
 
+        let entry_name_digests = self.instructions[entry_points.clone()]
+            .iter()
+            .try_fold(0_u64, |bits, i| {
+                i.required_name.as_ref().map(|n| bits | 1 << n.digest6())
+            });
         Program {
+            entry_name_digests,
             entry_points,
             instructions: self.instructions,
             enable_nth_of_type,

@@ -296,10 +296,15 @@ where
         mut ctx: ExecutionCtx<'_, E>,
         match_handler: &mut dyn FnMut(MatchInfo),
     ) -> Result<(), VmError<E>> {
-        if let Err(b) =
-            self.try_exec_instr_set_without_attrs(self.program.entry_points.clone(), &mut ctx)
+        if self
+            .program
+            .entry_points_may_match(&ctx.stack_item.local_name)
         {
-            return Self::bailout(ctx, b, Self::recover_after_bailout_in_entry_points);
+            if let Err(b) =
+                self.try_exec_instr_set_without_attrs(self.program.entry_points.clone(), &mut ctx)
+            {
+                return Self::bailout(ctx, b, Self::recover_after_bailout_in_entry_points);
+            }
         }
 
         if let Err(b) = self.try_exec_jumps_without_attrs(&mut ctx) {

@@ -103,9 +103,22 @@ impl Instruction {
     }
 }
 
+impl Program {
+    /// False when no entry point can match an element named `local_name`.
+    #[inline]
+    pub fn entry_points_may_match(&self, local_name: &LocalName<'_>) -> bool {
+        self.entry_name_digests
+            .is_none_or(|bits| bits & (1 << local_name.digest6()) != 0)
+    }
+}
+
 pub(crate) struct Program {
     pub instructions: Box<[Instruction]>,
     pub entry_points: AddressRange,
+    /// When every entry point requires a tag name: bit `d` set for each
+    /// required name's `digest6` d (fork patch 4, PATCHES.md). An element
+    /// whose digest bit is clear matches no entry point, so the VM skips them.
+    pub entry_name_digests: Option<u64>,
     /// Enables tracking child types for nth-of-type selectors.
     /// This is disabled if no nth-of-type selectors are used in the program.
     pub enable_nth_of_type: bool,

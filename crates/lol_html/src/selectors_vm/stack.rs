@@ -171,7 +171,7 @@ impl TypedChildCounterMap {
     }
 }
 
-/// Open-item counts per bucket of names (fork patch 1, PATCHES.md): a zero
+/// Open-item counts per name digest (fork patch 1, PATCHES.md): a zero
 /// count proves no open item has a name of that bucket, so a stray end tag is
 /// rejected without a scan; a non-zero one sends `pop_up_to` to the exact
 /// scan. A fixed array instead of a hash map keyed by owned names: two adds
@@ -185,19 +185,11 @@ impl Default for OpenNameCounts {
 }
 
 impl OpenNameCounts {
-    const BUCKETS: usize = 64;
+    const BUCKETS: usize = 1 << 6;
 
-    /// The bucket of `name`; names equal under `LocalName`'s `PartialEq`
-    /// (ASCII case-insensitive for `Bytes`) share a bucket.
     #[inline]
     fn bucket(name: &LocalName<'_>) -> usize {
-        let h = match name {
-            LocalName::Hash(h) => h.bits(),
-            LocalName::Bytes(b) => b.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
-                (h ^ u64::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
-            }),
-        };
-        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize
+        name.digest6() as usize
     }
 
     #[inline]
