@@ -243,6 +243,13 @@ impl<'h, H: HandlerTypes> ContentHandlersDispatcher<'h, H> {
 
     #[inline]
     pub fn stop_matching(&mut self, elem_desc: ElementDescriptor) {
+        // Fork patch 5 (PATCHES.md): most elements matched nothing.
+        if elem_desc.matched_content_handlers.is_empty()
+            && elem_desc.end_tag_handler_idx.is_none()
+            && !elem_desc.remove_content
+        {
+            return;
+        }
         for match_id in elem_desc.matched_content_handlers.iter() {
             let Some(locator) = self.locators.get(match_id as usize) else {
                 debug_assert!(false);

@@ -16,6 +16,12 @@ impl DenseHashSet {
         Self::Inline(0)
     }
 
+    /// True when no id is in the set (fork patch 5, PATCHES.md).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.slice().iter().all(|&w| w == 0)
+    }
+
     pub fn insert(&mut self, value: MatchId) {
         let int_idx = (value / 32) as usize;
         let bit_idx = (value & 31) as u8;

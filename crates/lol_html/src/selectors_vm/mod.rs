@@ -92,19 +92,24 @@ impl<'i, E: ElementData> ExecutionCtx<'i, E> {
 
         if self.with_content {
             if let Some(ref jumps) = branch.jumps {
-                self.stack_item.jumps.push(jumps.to_owned());
+                self.stack_item.jumps_mut().children.push(jumps.to_owned());
             }
 
             if let Some(ref hereditary_jumps) = branch.hereditary_jumps {
                 self.stack_item
-                    .hereditary_jumps
+                    .jumps_mut()
+                    .hereditary
                     .push(hereditary_jumps.to_owned());
             }
         }
     }
 
-    #[inline(never)]
+    #[inline]
     pub fn handle_matched_ids(&mut self, match_handler: &mut dyn FnMut(MatchInfo)) {
+        // Fork patch 5 (PATCHES.md): most elements match nothing.
+        if self.stack_item.element_data.matched_ids_mut().is_empty() {
+            return;
+        }
         for match_id in self.stack_item.element_data.matched_ids_mut().iter() {
             match_handler(MatchInfo {
                 match_id,
@@ -391,7 +396,7 @@ where
         ctx: &mut ExecutionCtx<'_, E>,
     ) -> Result<(), Bailout<JumpPtr>> {
         if let Some(parent) = self.stack.items().last() {
-            for (i, jumps) in parent.jumps.iter().enumerate() {
+            for (i, jumps) in parent.jumps().iter().enumerate() {
                 self.try_exec_instr_set_without_attrs(jumps.clone(), ctx)
                     .map_err(|b| Bailout {
                         at_addr: b.at_addr,
@@ -414,11 +419,11 @@ where
     ) {
         // NOTE: find pointed jumps instruction set and execute it with the offset.
         if let Some(parent) = self.stack.items().last() {
-            if let Some(ptr_jumps) = parent.jumps.get(ptr.instr_set_idx) {
+            if let Some(ptr_jumps) = parent.jumps().get(ptr.instr_set_idx) {
                 self.exec_instr_set_with_attrs(ptr_jumps, attr_matcher, ctx, ptr.offset);
 
                 // NOTE: execute remaining jumps instruction sets as usual.
-                for jumps in parent.jumps.iter().skip(ptr.instr_set_idx + 1) {
+                for jumps in parent.jumps().iter().skip(ptr.instr_set_idx + 1) {
                     self.exec_instr_set_with_attrs(jumps, attr_matcher, ctx, 0);
                 }
             }
