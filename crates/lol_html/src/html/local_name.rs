@@ -171,7 +171,7 @@ impl<'i> LocalName<'i> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn into_owned(self) -> LocalName<'static> {
         match self {
@@ -183,16 +183,23 @@ impl<'i> LocalName<'i> {
     /// A 6-bit digest of the name, the same for names that compare equal
     /// (`Bytes` ones ASCII case-insensitively), for the selector VM's
     /// per-element filters (fork patches 1 and 4, PATCHES.md).
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub(crate) fn digest6(&self) -> u32 {
         let h = match self {
             LocalName::Hash(h) => h.bits(),
-            LocalName::Bytes(b) => b.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
-                (h ^ u64::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
-            }),
+            LocalName::Bytes(b) => Self::fold_bytes(b),
         };
         (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as u32
+    }
+
+    /// FNV-1a of the ASCII-lowercased bytes (names too long to pack: rare).
+    #[cold]
+    #[inline(never)]
+    fn fold_bytes(b: &[u8]) -> u64 {
+        b.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
+            (h ^ u64::from(c.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
+        })
     }
 
     #[inline]
