@@ -3,9 +3,10 @@
 //! instruction counts: `valgrind --tool=callgrind` counts do not move with the
 //! machine's load as wall time does (BENCHMARKS.md, "Worker CPU per page").
 //!
-//! `cargo run --release --example page_flow_native -- CONFIG.json BRAND REGION PAGE.html [RUNS]`
+//! `cargo run --release --example page_flow_native -- CONFIG.json BRAND REGION PAGE.html [RUNS] [bare]`
 //! runs the page flow (deciding "no offers") RUNS times over PAGE in 16 KB
-//! chunks and prints the bytes sent. `scripts/bench-wasm` writes the config
+//! chunks and prints the bytes sent; with `bare`, lol_html alone with no
+//! handlers (the parser's floor). `scripts/bench-wasm` writes the config
 //! and, with `BENCH_PAGE_OUT=DIR`, its two pages.
 
 use std::rc::Rc;
@@ -20,6 +21,7 @@ fn main() {
         std::process::exit(2);
     };
     let runs: usize = rest.first().map_or(1, |r| r.parse().expect("RUNS is a number"));
+    let bare = rest.get(1).is_some_and(|m| m == "bare");
     let config = CompiledConfig::from_json(&std::fs::read(config).expect("config readable"))
         .expect("config valid");
     let config = PreparedConfig::new(config);
@@ -28,6 +30,16 @@ fn main() {
     let extract = config.extract(brand, region);
     let mut sent = 0;
     for _ in 0..runs {
+        if bare {
+            let mut rw = lol_html::HtmlRewriter::new(lol_html::Settings::new(), |c: &[u8]| {
+                sent += c.len();
+            });
+            for piece in html.chunks(16 * 1024) {
+                rw.write(piece).expect("lol_html parses the page");
+            }
+            rw.end().expect("lol_html ends the page");
+            continue;
+        }
         let csp = Rc::new(std::cell::RefCell::new(Vec::new()));
         let mut flow = PageFlow::new(settings, &extract, vec![meta_csp_observer(csp)]);
         for piece in html.chunks(16 * 1024) {
