@@ -20,13 +20,17 @@ fn main() {
         eprintln!("usage: page_flow_native CONFIG.json BRAND REGION PAGE.html [RUNS]");
         std::process::exit(2);
     };
-    let runs: usize = rest.first().map_or(1, |r| r.parse().expect("RUNS is a number"));
+    let runs: usize = rest
+        .first()
+        .map_or(1, |r| r.parse().expect("RUNS is a number"));
     let bare = rest.get(1).is_some_and(|m| m == "bare");
     let config = CompiledConfig::from_json(&std::fs::read(config).expect("config readable"))
         .expect("config valid");
     let config = PreparedConfig::new(config);
     let html = std::fs::read(page).expect("page readable");
-    let settings = config.settings(brand, region).expect("brand and region configured");
+    let settings = config
+        .settings(brand, region)
+        .expect("brand and region configured");
     let extract = config.extract(brand, region);
     let mut sent = 0;
     for _ in 0..runs {

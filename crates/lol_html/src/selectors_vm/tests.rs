@@ -1364,18 +1364,37 @@ mod compiler {
         fn name(n: &str) -> LocalName<'_> {
             LocalName::from_str_without_replacements(n, UTF_8).unwrap()
         }
-        let program = test_compile(&["div#order-app", "script", "MAIN", "x-long-custom"], UTF_8, 4);
+        let program = test_compile(
+            &["div#order-app", "script", "MAIN", "x-long-custom"],
+            UTF_8,
+            4,
+        );
         assert!(program.entry_name_digests.is_some());
-        for n in ["div", "DIV", "script", "main", "x-long-custom", "X-Long-Custom"] {
+        for n in [
+            "div",
+            "DIV",
+            "script",
+            "main",
+            "x-long-custom",
+            "X-Long-Custom",
+        ] {
             assert!(program.entry_points_may_match(&name(n)), "{n}");
         }
         let skipped = ["a", "li", "span", "ul", "img", "h1", "x-other-custom"]
             .iter()
             .filter(|n| !program.entry_points_may_match(&name(n)))
             .count();
-        assert!(skipped >= 5, "most other names are skipped ({skipped} of 7)");
+        assert!(
+            skipped >= 5,
+            "most other names are skipped ({skipped} of 7)"
+        );
 
-        for selectors in [&["div", ".c"][..], &["div", "*"], &["div", ":not(span)"], &["#id"]] {
+        for selectors in [
+            &["div", ".c"][..],
+            &["div", "*"],
+            &["div", ":not(span)"],
+            &["#id"],
+        ] {
             let program = test_compile(selectors, UTF_8, selectors.len());
             assert_eq!(program.entry_name_digests, None, "{selectors:?}");
             assert!(program.entry_points_may_match(&name("span")));
