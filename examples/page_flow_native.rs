@@ -17,7 +17,7 @@ use upsell_edge::serve::{meta_csp_observer, PageFlow, PreparedConfig};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [config, brand, region, page, rest @ ..] = args.as_slice() else {
-        eprintln!("usage: page_flow_native CONFIG.json BRAND REGION PAGE.html [RUNS]");
+        eprintln!("usage: page_flow_native CONFIG.json BRAND REGION PAGE.html [RUNS] [bare]");
         std::process::exit(2);
     };
     let runs: usize = rest

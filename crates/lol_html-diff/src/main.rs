@@ -286,5 +286,10 @@ fn main() {
             std::process::exit(1);
         }
     }
+    // The handlers must have fired, or identical logs would prove nothing.
+    assert!(
+        n == 0 || events > n as usize,
+        "only {events} handler events over {n} pages"
+    );
     println!("{n} pages identical ({events} handler events)");
 }

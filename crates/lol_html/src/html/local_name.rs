@@ -51,7 +51,7 @@ impl LocalNameHash {
         self.0 == EMPTY_HASH
     }
 
-    /// The packed name (fork: the selector VM's open-name counts bucket by it).
+    /// The packed name (fork: `LocalName::digest6` is computed from it).
     #[inline]
     #[must_use]
     pub(crate) const fn bits(&self) -> u64 {
