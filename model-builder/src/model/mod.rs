@@ -8,7 +8,7 @@ pub mod ease;
 pub mod tables;
 
 pub use config::ModelConfig;
-pub use tables::{build_tables, BuildRequest, TableSet, ALL};
+pub use tables::{build_gathered, build_tables, gather, BuildRequest, TableSet, ALL};
 
 /// CPU time (user + system) of the whole process so far, in seconds (Linux;
 /// 0 elsewhere): for `MODEL_BUILDER_TIMINGS`, whose wall times the other

@@ -97,21 +97,57 @@ fn bar(progress: bool, len: u64, msg: &str) -> ProgressBar {
 
 /// Builds every table of every brand.
 pub fn build_tables(req: &BuildRequest<'_>) -> TableSet {
-    let data = req.data;
-    let t_ref = (0..data.orders.len())
-        .filter(|&o| (req.keep)(o))
-        .filter_map(|o| data.orders[o].ts)
-        .max();
-    let mut set = TableSet::default();
-    for brand in 0..data.brands.len() as u32 {
-        build_brand(req, brand, t_ref, &mut set);
-    }
-    set
+    build_gathered(req, gather(req.data, req.catalog, req.keep, req.cfg))
 }
 
-fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut TableSet) {
-    let data = req.data;
-    let cfg = req.cfg;
+/// What a build reads from the dataset's orders and lines, per brand: once
+/// gathered, the build reads neither again, so a caller that owns the
+/// dataset can free them (about 1 GB at 18M orders) before the model runs.
+pub struct Gathered {
+    /// Newest training order's time: the recency weights' reference.
+    t_ref: Option<i64>,
+    /// Per brand (by id): `None` when the brand has no SKU to build for.
+    brands: Vec<Option<BrandOrders>>,
+}
+
+/// One brand's share of [`Gathered`].
+struct BrandOrders {
+    /// The brand's SKU universe, sorted: its training SKUs and the catalog's
+    /// (the facts' ids).
+    names: Vec<String>,
+    /// Dataset SKU id → local id (`u32::MAX` = not in the brand).
+    local: Vec<u32>,
+    /// Training baskets.
+    baskets: Baskets,
+    /// Customer windows (empty unless `customer_weight` > 0).
+    windows: Baskets,
+}
+
+/// Gathers every brand's training baskets (and customer windows) from the
+/// dataset's orders and lines (see [`Gathered`]).
+pub fn gather(
+    data: &Dataset,
+    catalog: Option<&[CatalogRow]>,
+    keep: &(dyn Fn(usize) -> bool + Sync),
+    cfg: &ModelConfig,
+) -> Gathered {
+    let t_ref = (0..data.orders.len())
+        .filter(|&o| keep(o))
+        .filter_map(|o| data.orders[o].ts)
+        .max();
+    let brands = (0..data.brands.len() as u32)
+        .map(|brand| gather_brand(data, catalog, keep, cfg, brand))
+        .collect();
+    Gathered { t_ref, brands }
+}
+
+fn gather_brand(
+    data: &Dataset,
+    catalog: Option<&[CatalogRow]>,
+    keep: &(dyn Fn(usize) -> bool + Sync),
+    cfg: &ModelConfig,
+    brand: u32,
+) -> Option<BrandOrders> {
     let timings = std::env::var_os("MODEL_BUILDER_TIMINGS").is_some();
     let mut lap = std::time::Instant::now();
     let mut step = |what: &str| {
@@ -120,32 +156,24 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         }
         lap = std::time::Instant::now();
     };
-    let brand_slug = slug(&data.brands[brand as usize]);
     // SKU universe: the brand's training SKUs and the catalog's, sorted (= facts ids).
     let mut in_brand = vec![false; data.skus.len()];
     for &(o, s) in &data.lines {
         let ord = &data.orders[o as usize];
-        if ord.brand == brand && (req.keep)(o as usize) {
+        if ord.brand == brand && keep(o as usize) {
             in_brand[s as usize] = true;
         }
     }
-    let cat_by_sku: HashMap<&str, &CatalogRow> = req
-        .catalog
-        .unwrap_or(&[])
-        .iter()
-        .map(|r| (r.sku.as_str(), r))
-        .collect();
     let mut names: Vec<&str> = (0..data.skus.len())
         .filter(|&s| in_brand[s])
         .map(|s| data.skus[s].as_str())
-        .chain(cat_by_sku.keys().copied())
+        .chain(catalog.unwrap_or(&[]).iter().map(|r| r.sku.as_str()))
         .collect();
     names.sort_unstable();
     names.dedup();
     if names.is_empty() {
-        return;
+        return None;
     }
-    let n = names.len();
     let local_of_name: HashMap<&str, u32> = names
         .iter()
         .enumerate()
@@ -164,8 +192,71 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
         })
         .collect();
     step("SKU universe");
-    let mut baskets = Baskets::collect(data, brand, &|o| (req.keep)(o), &local);
+    let baskets = Baskets::collect(data, brand, keep, &local);
     step("baskets");
+    let windows = if cfg.customer_weight > 0.0 {
+        customer_windows(
+            data,
+            brand,
+            keep,
+            &local,
+            cfg.customer_window_days
+                .map(|d| (d * 86_400.0).round() as i64),
+        )
+    } else {
+        Baskets::default()
+    };
+    Some(BrandOrders {
+        names: names.into_iter().map(str::to_string).collect(),
+        local,
+        baskets,
+        windows,
+    })
+}
+
+/// Builds every table from what [`gather`] collected; reads the dataset's
+/// SKU, category, price, region and brand facts, never its orders or lines.
+pub fn build_gathered(req: &BuildRequest<'_>, gathered: Gathered) -> TableSet {
+    let mut set = TableSet::default();
+    for (brand, orders) in gathered.brands.into_iter().enumerate() {
+        if let Some(orders) = orders {
+            build_brand(req, brand as u32, gathered.t_ref, orders, &mut set);
+        }
+    }
+    set
+}
+
+fn build_brand(
+    req: &BuildRequest<'_>,
+    brand: u32,
+    t_ref: Option<i64>,
+    orders: BrandOrders,
+    set: &mut TableSet,
+) {
+    let data = req.data;
+    let cfg = req.cfg;
+    let timings = std::env::var_os("MODEL_BUILDER_TIMINGS").is_some();
+    let mut lap = std::time::Instant::now();
+    let mut step = |what: &str| {
+        if timings {
+            eprintln!("  {what}: {:.2}s", lap.elapsed().as_secs_f64());
+        }
+        lap = std::time::Instant::now();
+    };
+    let brand_slug = slug(&data.brands[brand as usize]);
+    let BrandOrders {
+        names,
+        local,
+        mut baskets,
+        windows,
+    } = orders;
+    let n = names.len();
+    let cat_by_sku: HashMap<&str, &CatalogRow> = req
+        .catalog
+        .unwrap_or(&[])
+        .iter()
+        .map(|r| (r.sku.as_str(), r))
+        .collect();
 
     // Per-SKU facts that do not depend on the scope.
     let mut dataset_id: Vec<Option<usize>> = vec![None; n];
@@ -180,7 +271,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
     let mut base: Vec<SkuFacts> = Vec::with_capacity(n);
     let mut neighbour_ok = vec![true; n];
     for (i, name) in names.iter().enumerate() {
-        let row = cat_by_sku.get(name).copied();
+        let row = cat_by_sku.get(name.as_str()).copied();
         let ds = dataset_id[i];
         let cat_name = row.and_then(|r| r.category.clone()).or_else(|| {
             ds.and_then(|s| data.sku_category[s])
@@ -262,18 +353,6 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
     let b = bar(req.progress, n as u64, &format!("scoring {brand_slug}"));
     // Customer windows, if any, join the orders as down-weighted EASE rows
     // (the facts and the co-occurrence method count orders only).
-    let windows = if cfg.customer_weight > 0.0 {
-        customer_windows(
-            data,
-            brand,
-            &|o| (req.keep)(o),
-            &local,
-            cfg.customer_window_days
-                .map(|d| (d * 86_400.0).round() as i64),
-        )
-    } else {
-        Baskets::default()
-    };
     let mut merged = (windows.len() > 0).then(|| {
         let g_weight = weight
             .iter()
@@ -460,7 +539,7 @@ fn build_brand(req: &BuildRequest<'_>, brand: u32, t_ref: Option<i64>, set: &mut
             let mut edges = 0;
             for &i in &keyed {
                 edges += lists[i].len();
-                groups[shard_of(names[i], shards) as usize].push(NeighbourList {
+                groups[shard_of(&names[i], shards) as usize].push(NeighbourList {
                     sku: names[i].to_string(),
                     fallback: fallback[i],
                     neighbours: std::mem::take(&mut lists[i]),
