@@ -208,7 +208,7 @@ fn hsum4(acc: [std::arch::x86_64::__m256d; 4]) -> std::arch::x86_64::__m256d {
 /// of a group finished in one vector: every entry of the factor is computed
 /// by the same operations in the same order (each dot product's four lanes
 /// over the whole chunks, `(l0 + l2) + (l1 + l3)`, then the tail one
-/// product at a time, then `(a - s) / d`; no fused multiply-adds), so the
+/// product at a time, then `(a - s) * (1 / d)`; no fused multiply-adds), so the
 /// results are the same bits. Columns j and j + 1 (j even) have the same
 /// whole chunks, so rows below both share their loads; column j + 1's entry
 /// of a row needs the row's column-j entry, which its group finishes first.
@@ -241,15 +241,16 @@ unsafe fn cholesky_solve_avx2_pairs(
         unsafe { *ap.add(j * n + j) = d };
         Some(d)
     };
-    // One entry (i, j), i > j, as the row-by-row solve computes it.
-    let single = |i: usize, j: usize, d: f64| {
+    // One entry (i, j), i > j, as the row-by-row solve computes it, with
+    // `inv` = 1 / pivot j.
+    let single = |i: usize, j: usize, inv: f64| {
         // SAFETY: i, j < n; the two rows' first j + 1 entries are inside `a`
         // (and distinct: i != j), read before the one write.
         unsafe {
             let ri = std::slice::from_raw_parts(ap.add(i * n), j + 1);
             let rj = std::slice::from_raw_parts(ap.add(j * n), j);
             let s = ri[j] - dot(&ri[..j], rj);
-            *ap.add(i * n + j) = s / d;
+            *ap.add(i * n + j) = s * inv;
         }
     };
     let mut j = 0;
@@ -257,16 +258,18 @@ unsafe fn cholesky_solve_avx2_pairs(
         let Some(dj) = pivot(j) else {
             return false;
         };
+        let ij = 1.0 / dj;
         if j + 1 == n {
             break;
         }
         let j1 = j + 1;
         if j1 >= done {
-            single(j1, j, dj);
+            single(j1, j, ij);
         }
         let Some(dj1) = pivot(j1) else {
             return false;
         };
+        let ij1 = 1.0 / dj1;
         // j is even, so j and j + 1 have the same whole chunks.
         let body = j - j % 4;
         let mut i = (j + 2).max(done);
@@ -274,7 +277,7 @@ unsafe fn cholesky_solve_avx2_pairs(
         // an entry (r, c) with r < n and c <= j + 1 <= r.
         unsafe {
             let (ya, yb) = (ap.add(j * n), ap.add(j1 * n));
-            let (dva, dvb) = (_mm256_set1_pd(dj), _mm256_set1_pd(dj1));
+            let (dva, dvb) = (_mm256_set1_pd(ij), _mm256_set1_pd(ij1));
             while i + 4 <= n {
                 let x = [
                     ap.add(i * n),
@@ -303,7 +306,7 @@ unsafe fn cholesky_solve_avx2_pairs(
                 for c in body..j {
                     sa = _mm256_add_pd(sa, _mm256_mul_pd(col(c), _mm256_set1_pd(*ya.add(c))));
                 }
-                let ra = _mm256_div_pd(_mm256_sub_pd(col(j), sa), dva);
+                let ra = _mm256_mul_pd(_mm256_sub_pd(col(j), sa), dva);
                 let mut out = [0.0f64; 4];
                 _mm256_storeu_pd(out.as_mut_ptr(), ra);
                 for k in 0..4 {
@@ -315,7 +318,7 @@ unsafe fn cholesky_solve_avx2_pairs(
                     sb = _mm256_add_pd(sb, _mm256_mul_pd(col(c), _mm256_set1_pd(*yb.add(c))));
                 }
                 sb = _mm256_add_pd(sb, _mm256_mul_pd(ra, _mm256_set1_pd(*yb.add(j))));
-                let rb = _mm256_div_pd(_mm256_sub_pd(col(j1), sb), dvb);
+                let rb = _mm256_mul_pd(_mm256_sub_pd(col(j1), sb), dvb);
                 _mm256_storeu_pd(out.as_mut_ptr(), rb);
                 for k in 0..4 {
                     *x[k].add(j1) = out[k];
@@ -324,8 +327,8 @@ unsafe fn cholesky_solve_avx2_pairs(
             }
         }
         for i in i..n {
-            single(i, j, dj);
-            single(i, j1, dj1);
+            single(i, j, ij);
+            single(i, j1, ij1);
         }
         j += 2;
     }
@@ -355,6 +358,7 @@ fn cholesky_solve_portable(
             a[j * n + j] = d;
             d
         };
+        let inv = 1.0 / d;
         let (head, tail) = a.split_at_mut((j + 1) * n);
         let row_j = &head[j * n..j * n + j];
         // Four rows at a time: four independent dot products (each summed
@@ -374,14 +378,14 @@ fn cholesky_solve_portable(
                 ],
             );
             for (r, s) in rows.into_iter().zip(s) {
-                tail[r + j] = (tail[r + j] - s) / d;
+                tail[r + j] = (tail[r + j] - s) * inv;
             }
             i += 4;
         }
         for i in i..n {
             let row_i = &mut tail[(i - j - 1) * n..(i - j - 1) * n + j + 1];
             let s = row_i[j] - dot(&row_i[..j], row_j);
-            row_i[j] = s / d;
+            row_i[j] = s * inv;
         }
     }
     substitute(a, b, n);
@@ -395,12 +399,15 @@ fn substitute(a: &[f64], b: &mut [f64], n: usize) {
         let s = b[i] - dot(&a[i * n..i * n + i], &b[..i]);
         b[i] = s / a[i * n + i];
     }
+    // Backwards by rows of L (contiguous, and each entry of b updated on
+    // its own: no chain of dependent additions): x_i is final once every
+    // later row has been subtracted.
     for i in (0..n).rev() {
-        let mut s = b[i];
-        for k in i + 1..n {
-            s -= a[k * n + i] * b[k];
+        let xi = b[i] / a[i * n + i];
+        b[i] = xi;
+        for (bk, &l) in b[..i].iter_mut().zip(&a[i * n..i * n + i]) {
+            *bk -= l * xi;
         }
-        b[i] = s / a[i * n + i];
     }
 }
 
@@ -1364,7 +1371,7 @@ mod tests {
             a[j * n + j] = d;
             for i in j + 1..n {
                 let s = a[i * n + j] - dot(&a[i * n..i * n + j], &a[j * n..j * n + j]);
-                a[i * n + j] = s / d;
+                a[i * n + j] = s * (1.0 / d);
             }
         }
         substitute(a, b, n);
