@@ -616,3 +616,82 @@ fn build_brand(
     }
     step("tables encoded");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::orders::Order;
+
+    /// Two brands, two regions, customers and timestamps, pseudo-random.
+    fn dataset() -> Dataset {
+        let mut d = Dataset {
+            skus: (0..40).map(|i| format!("sku-{i:02}")).collect(),
+            sku_category: vec![None; 40],
+            sku_price: vec![(10.0, 1); 40],
+            regions: vec!["north".into(), "south".into()],
+            brands: vec!["acme".into(), "zenith".into()],
+            ..Dataset::default()
+        };
+        let mut seed = 7u64;
+        let mut next = move |k: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % k
+        };
+        let mut customers = Vec::new();
+        for o in 0..600u32 {
+            d.orders.push(Order {
+                ts: Some(1_700_000_000 + o as i64 * 3_600),
+                region: Some(next(2) as u32),
+                brand: o % 2,
+            });
+            customers.push(next(50) as u32);
+            let first = next(30);
+            for k in 0..1 + next(4) {
+                d.lines.push((o, (first + k * (1 + next(3))) as u32 % 40));
+            }
+        }
+        d.customers = Some(customers);
+        d
+    }
+
+    fn request<'a>(
+        data: &'a Dataset,
+        keep: &'a (dyn Fn(usize) -> bool + Sync),
+        cfg: &'a ModelConfig,
+    ) -> BuildRequest<'a> {
+        BuildRequest {
+            data,
+            catalog: None,
+            keep,
+            cfg,
+            version: "v1",
+            built_at: "2026-11-25T00:00:00Z",
+            progress: false,
+        }
+    }
+
+    #[test]
+    fn gathered_build_reads_no_order_or_line() {
+        let cfg = ModelConfig {
+            customer_weight: 0.5,
+            region_min_orders: 50,
+            region_prior_orders: 20.0,
+            ..ModelConfig::default()
+        };
+        let keep = |o: usize| o % 10 != 3;
+        let mut data = dataset();
+        let whole = build_tables(&request(&data, &keep, &cfg));
+        let gathered = gather(&data, None, &keep, &cfg);
+        data.orders = Vec::new();
+        data.lines = Vec::new();
+        data.customers = None;
+        let freed = build_gathered(&request(&data, &keep, &cfg), gathered);
+        // Both brands, brand-wide and regional tables.
+        assert!(whole.tables.len() >= 4, "{:?}", whole.tables);
+        assert!(whole.tables.iter().all(|t| t.edges > 0));
+        assert_eq!(freed.values, whole.values);
+        assert_eq!(freed.tables.len(), whole.tables.len());
+    }
+}
