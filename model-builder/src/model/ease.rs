@@ -1519,13 +1519,7 @@ mod tests {
         use crate::model::cooc::{neighbour_rows, scope_counts};
         use crate::model::ModelConfig;
         // Pseudo-random baskets over 40 SKUs in two regions and none.
-        let mut seed = 7u64;
-        let mut next = move |k: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % k
-        };
+        let mut next = crate::model::test_rng(7);
         let mut b = Baskets {
             start: vec![0],
             ..Baskets::default()

@@ -34,3 +34,15 @@ pub fn rss_bytes() -> u64 {
         .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok());
     kb.unwrap_or(0) * 1024
 }
+
+/// A seeded xorshift generator for tests: each call returns the next value
+/// below `k`.
+#[cfg(test)]
+pub(crate) fn test_rng(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |k| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % k
+    }
+}

@@ -95,6 +95,19 @@ fn bar(progress: bool, len: u64, msg: &str) -> ProgressBar {
     b
 }
 
+/// Returns a function to call after each step with its name: it prints the
+/// wall time since the previous call when `MODEL_BUILDER_TIMINGS` is set.
+fn step_timer() -> impl FnMut(&str) {
+    let timings = std::env::var_os("MODEL_BUILDER_TIMINGS").is_some();
+    let mut lap = std::time::Instant::now();
+    move |what: &str| {
+        if timings {
+            eprintln!("  {what}: {:.2}s", lap.elapsed().as_secs_f64());
+        }
+        lap = std::time::Instant::now();
+    }
+}
+
 /// Builds every table of every brand.
 pub fn build_tables(req: &BuildRequest<'_>) -> TableSet {
     build_gathered(req, gather(req.data, req.catalog, req.keep, req.cfg))
@@ -148,14 +161,7 @@ fn gather_brand(
     cfg: &ModelConfig,
     brand: u32,
 ) -> Option<BrandOrders> {
-    let timings = std::env::var_os("MODEL_BUILDER_TIMINGS").is_some();
-    let mut lap = std::time::Instant::now();
-    let mut step = |what: &str| {
-        if timings {
-            eprintln!("  {what}: {:.2}s", lap.elapsed().as_secs_f64());
-        }
-        lap = std::time::Instant::now();
-    };
+    let mut step = step_timer();
     // SKU universe: the brand's training SKUs and the catalog's, sorted (= facts ids).
     let mut in_brand = vec![false; data.skus.len()];
     for &(o, s) in &data.lines {
@@ -236,13 +242,7 @@ fn build_brand(
     let data = req.data;
     let cfg = req.cfg;
     let timings = std::env::var_os("MODEL_BUILDER_TIMINGS").is_some();
-    let mut lap = std::time::Instant::now();
-    let mut step = |what: &str| {
-        if timings {
-            eprintln!("  {what}: {:.2}s", lap.elapsed().as_secs_f64());
-        }
-        lap = std::time::Instant::now();
-    };
+    let mut step = step_timer();
     let brand_slug = slug(&data.brands[brand as usize]);
     let BrandOrders {
         names,
@@ -632,13 +632,7 @@ mod tests {
             brands: vec!["acme".into(), "zenith".into()],
             ..Dataset::default()
         };
-        let mut seed = 7u64;
-        let mut next = move |k: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % k
-        };
+        let mut next = crate::model::test_rng(7);
         let mut customers = Vec::new();
         for o in 0..600u32 {
             d.orders.push(Order {
