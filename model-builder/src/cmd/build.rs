@@ -99,9 +99,7 @@ pub fn run(args: Args) -> Result<()> {
     // The baskets hold what the model needs of the orders and lines: free
     // them (about 1 GB at 18M orders) before its working memory.
     let (n_orders, n_lines) = (data.orders.len(), data.lines.len());
-    data.orders = Vec::new();
-    data.lines = Vec::new();
-    data.customers = None;
+    data.release_orders();
     let set = build_gathered(
         &BuildRequest {
             data: &data,

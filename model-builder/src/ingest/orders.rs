@@ -89,6 +89,17 @@ pub struct Dataset {
     pub stats: IngestStats,
 }
 
+impl Dataset {
+    /// Frees the per-order data (orders, lines, customer ids), keeping the
+    /// SKU, category, price, region and brand facts and the stats: all a
+    /// build reads once [`crate::model::gather`] has run.
+    pub fn release_orders(&mut self) {
+        self.orders = Vec::new();
+        self.lines = Vec::new();
+        self.customers = None;
+    }
+}
+
 #[derive(Default)]
 struct Interner {
     ids: FxHashMap<Box<str>, u32>,

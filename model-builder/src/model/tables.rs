@@ -678,9 +678,8 @@ mod tests {
         let mut data = dataset();
         let whole = build_tables(&request(&data, &keep, &cfg));
         let gathered = gather(&data, None, &keep, &cfg);
-        data.orders = Vec::new();
-        data.lines = Vec::new();
-        data.customers = None;
+        data.release_orders();
+        assert!(data.orders.is_empty() && data.lines.is_empty() && data.customers.is_none());
         let freed = build_gathered(&request(&data, &keep, &cfg), gathered);
         // Both brands, brand-wide and regional tables.
         assert!(whole.tables.len() >= 4, "{:?}", whole.tables);
