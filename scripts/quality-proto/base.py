@@ -1,7 +1,13 @@
 import sys; sys.path.insert(0, __import__('os').path.dirname(__file__))
 from lib import *
 import pickle
-for name, a, b in [('val','2011-10-01','2011-11-01')]:
+# `base.py` builds the validation split (the only one used for choices).
+# `base.py test` also builds the protocol's test split, for the diagnostic
+# probes in probe.py; nothing chosen from it is ever made a default.
+splits = [('val', '2011-10-01', '2011-11-01')]
+if 'test' in sys.argv[1:]:
+    splits.append(('test', '2011-11-01', '2100-01-01'))
+for name, a, b in splits:
     X, tr, skus, idx, bte = split(pd.Timestamp(a), pd.Timestamp(b))
     tref = tr.ts.max()
     age = (tref - tr.ts).dt.total_seconds().values/86400

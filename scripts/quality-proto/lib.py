@@ -1,4 +1,4 @@
-import numpy as np, pandas as pd, scipy.sparse as sp, time
+import numpy as np, pandas as pd, scipy.sparse as sp, time, pickle
 import os
 CACHE = os.environ.get('PROTO_CACHE', 'target/proto')
 os.makedirs(CACHE, exist_ok=True)
@@ -175,3 +175,21 @@ def sparse_ease_v(G, diag, lam=10.0, M=100, keep=50, rhs_fn=None, exact=False):
                 thr = np.sort(row[nz])[-keep]
                 row[nz[row[nz] < thr]] = 0
     return B
+
+BUCKETS = [(1,5),(5,20),(20,50),(50,100),(100,10**6)]
+def by_size(per):
+    """HR@3 per bucket of query size, from evaluate_fast's per-query list."""
+    p = np.array([(q, h) for q, h, *_ in per])
+    return ' '.join(f'{lo}-{hi if hi < 10**6 else ""}:{p[(p[:,0]>=lo)&(p[:,0]<hi),1].mean():.3f}' for lo, hi in BUCKETS)
+
+def load(name='val'):
+    return pickle.load(open(CACHE + f'/{name}.pkl', 'rb'))
+
+def truncate_rows(M, keep):
+    """Keep each row's `keep` largest entries (in place)."""
+    for i in range(M.shape[0]):
+        row = M[i]; nz = np.nonzero(row)[0]
+        if len(nz) > keep:
+            thr = np.sort(row[nz])[-keep]
+            row[nz[row[nz] < thr]] = 0
+    return M

@@ -1,0 +1,20 @@
+"""Diagnostic only (run `base.py test` first): the baseline model on the
+protocol's test split under other half-lives and λ (spec "half_life:lambda",
+half-life 0 = no decay), with HR@3 by query size. It asks how far any
+setting of this model family could reach on test; nothing chosen from it
+becomes a default.
+
+    probe.py [val|test] 120:10 60:10 ...
+"""
+import sys; sys.path.insert(0, __import__('os').path.dirname(__file__))
+from lib import *
+name = sys.argv[1]
+d = load(name)
+X, idx, bte, tr = d['X'], d['idx'], d['bte'], d['tr']
+age = (tr.ts.max() - tr.ts).dt.total_seconds().values / 86400
+for spec in sys.argv[2:]:
+    hl, lam = (float(v) for v in spec.split(':'))
+    w = 0.5 ** (age / hl) if hl > 0 else np.ones(len(age))
+    G = (X.T @ (sp.diags(w) @ X)).toarray()
+    r = evaluate_fast(sparse_ease(G, G.diagonal().copy(), lam=lam), idx, bte)
+    print(name, spec, f'HR@3 {r[0]:.4f} HR@10 {r[1]:.4f}', by_size(r[3]), flush=True)
