@@ -3,9 +3,10 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { ROOT } from './wrangler.mjs';
-import { prepareData, publishLocal, startStack, LOCAL_SECRETS } from './stack.mjs';
+import { prepareData, publishLocal, startStack, configForOriginPort, DEFAULT_ORIGIN_PORT, LOCAL_SECRETS } from './stack.mjs';
 
 const port = Number(process.env.DEMO_PORT || 8787);
+const originPort = Number(process.env.DEMO_ORIGIN_PORT || DEFAULT_ORIGIN_PORT);
 const dataDir = path.join(ROOT, '.demo', 'data');
 const persistTo = path.join(ROOT, '.demo', 'state');
 
@@ -13,8 +14,8 @@ console.log('preparing demo data and tables (real UCI Online Retail orders + a s
 prepareData(dataDir);
 fs.rmSync(persistTo, { recursive: true, force: true });
 console.log('publishing tables and configuration to local KV, migrating local D1…');
-await publishLocal(dataDir, persistTo);
-const stack = await startStack({ dataDir, persistTo, port, originPort: Number(process.env.DEMO_ORIGIN_PORT || 8790) });
+await publishLocal(dataDir, persistTo, { configDir: configForOriginPort(originPort, path.join(ROOT, '.demo', 'config')) });
+const stack = await startStack({ dataDir, persistTo, port, originPort });
 
 console.log(`
 Demo shop origin      : ${stack.origin.url}

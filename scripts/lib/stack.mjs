@@ -27,6 +27,27 @@ function run(cmd, args, opts = {}) {
   execFileSync(cmd, args, { cwd: ROOT, stdio: opts.quiet ? 'pipe' : 'inherit', env: process.env });
 }
 
+/** The demo origin's port that config/brands/gifts.toml's order lookup URL names. */
+export const DEFAULT_ORIGIN_PORT = 8790;
+
+/**
+ * The configuration directory for an origin on `originPort`: the shipped
+ * `config/` itself on the default port, else a copy under `dir` whose gifts
+ * lookup URL names that port (the client-rendered page's order API).
+ */
+export function configForOriginPort(originPort, dir) {
+  const shipped = path.join(ROOT, 'config');
+  if (originPort === DEFAULT_ORIGIN_PORT) return shipped;
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.cpSync(shipped, dir, { recursive: true });
+  const gifts = path.join(dir, 'brands', 'gifts.toml');
+  const from = `127.0.0.1:${DEFAULT_ORIGIN_PORT}/api/orders/`;
+  const text = fs.readFileSync(gifts, 'utf8');
+  if (!text.includes(from)) throw new Error(`${gifts}: the order lookup URL does not name ${from}`);
+  fs.writeFileSync(gifts, text.replace(from, `127.0.0.1:${originPort}/api/orders/`));
+  return dir;
+}
+
 /** Writes the demo data and builds each brand's tables under `dir`, unless already up to date. */
 export function prepareData(dir, { quiet = false } = {}) {
   fs.mkdirSync(dir, { recursive: true });

@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT } from '../../scripts/lib/wrangler.mjs';
-import { MODEL_BUILDER, prepareData, publishedState, startStack } from '../../scripts/lib/stack.mjs';
+import { MODEL_BUILDER, prepareData, publishedState, startStack, configForOriginPort } from '../../scripts/lib/stack.mjs';
 import { orderApiSettings } from '../../scripts/lib/shop.mjs';
 import { request } from './http.mjs';
 
@@ -28,12 +28,9 @@ before(async () => {
   await publishedState(dataDir, persistTo);
   // The shipped demo configuration names the demo origin's port; this run's origin gets its own.
   const port = await freePort();
-  const configDir = path.join(tmp, 'config');
-  fs.cpSync(path.join(ROOT, 'config'), configDir, { recursive: true });
-  const gifts = path.join(configDir, 'brands', 'gifts.toml');
-  const text = fs.readFileSync(gifts, 'utf8');
-  assert.match(text, /127\.0\.0\.1:8790\/api\/orders\/\{order_id\}/, 'the demo config has a lookup');
-  fs.writeFileSync(gifts, text.replace('127.0.0.1:8790', `127.0.0.1:${port}`));
+  const configDir = configForOriginPort(port, path.join(tmp, 'config'));
+  const text = fs.readFileSync(path.join(configDir, 'brands', 'gifts.toml'), 'utf8');
+  assert.ok(text.includes(`127.0.0.1:${port}/api/orders/{order_id}`), 'the lookup URL names this run\'s origin');
   execFileSync(MODEL_BUILDER, ['publish', '--local', '--persist-to', persistTo, '--config', configDir], { cwd: ROOT, stdio: 'pipe' });
   stack = await startStack({ dataDir, persistTo, originPort: port });
   shopOrders = JSON.parse(fs.readFileSync(path.join(dataDir, 'shop-orders.json'), 'utf8'));
