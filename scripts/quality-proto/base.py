@@ -4,16 +4,10 @@ import pickle
 # `base.py` builds the validation split (the only one used for choices).
 # `base.py test` also builds the protocol's test split, for the diagnostic
 # probes in probe.py; nothing chosen from it is ever made a default.
-splits = [('val', '2011-10-01', '2011-11-01')]
-if 'test' in sys.argv[1:]:
-    splits.append(('test', '2011-11-01', '2100-01-01'))
-for name, a, b in splits:
+for name in ['val'] + (['test'] if 'test' in sys.argv[1:] else []):
+    a, b = SPLITS[name]
     X, tr, skus, idx, bte = split(pd.Timestamp(a), pd.Timestamp(b))
-    tref = tr.ts.max()
-    age = (tref - tr.ts).dt.total_seconds().values/86400
-    w = 0.5**(age/120)
-    Xw = sp.diags(w) @ X
-    G = (X.T @ Xw).toarray()
+    w, G = recency_gram(X, tr, tr.ts.max())
     diag = G.diagonal().copy()
     t=time.time(); B = sparse_ease(G, diag); print('ease', time.time()-t)
     pickle.dump(dict(X=X,tr=tr,skus=skus,idx=idx,bte=bte,w=w,G=G,B=B), open(CACHE + f'/{name}.pkl','wb'))

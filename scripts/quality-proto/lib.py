@@ -22,6 +22,16 @@ def split(train_end, test_end=None):
     tr = tr.loc[[x for x in tr.index]]
     return X, tr, skus, idx, bte
 
+# The protocol's two splits: (training end, test end).
+SPLITS = {'val': ('2011-10-01', '2011-11-01'), 'test': ('2011-11-01', '2100-01-01')}
+
+def recency_gram(X, tr, ref, half_life=120.0):
+    """The model's row weights 0.5^(age/half_life), age in days before `ref`
+    (no decay for half_life 0), and the weighted Gram X^T W X, dense."""
+    age = (ref - tr.ts).dt.total_seconds().values / 86400
+    w = 0.5 ** (age / half_life) if half_life > 0 else np.ones(len(age))
+    return w, (X.T @ (sp.diags(w) @ X)).toarray()
+
 def evaluate(score_fn, n_items, idx, bte, ks=(3,10), detail=False):
     hits3=0; hits10=0; ndcg=0; n=0; per=[]
     for b in bte:

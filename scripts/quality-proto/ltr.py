@@ -19,9 +19,7 @@ def month_model(train_end, test_end):
     X, tr, skus, idx, bte = split(pd.Timestamp(train_end), pd.Timestamp(test_end))
     tref = pd.Timestamp(train_end)
     age = (tref - tr.ts).dt.total_seconds().values / 86400
-    w = 0.5 ** (age / 120)
-    Xw = sp.diags(w) @ X
-    G = (X.T @ Xw).toarray()
+    _, G = recency_gram(X, tr, tref)
     C = (X.T @ X).toarray()
     B = sparse_ease(G, G.diagonal().copy())
     Xc = X.tocsc()
@@ -40,9 +38,8 @@ def month_model(train_end, test_end):
     return dict(B=B, C=C, idx=idx, bte=bte, facts=facts)
 
 
-def features(m, subsample=1.0, seed=0):
+def features(m):
     B, C, idx, bte, f = m['B'], m['C'], m['idx'], m['bte'], m['facts']
-    rng = np.random.default_rng(seed)
     rows = []; labels = []; groups = []; base = []; nq = 0
     for b in bte:
         if len(b) < 2: continue
@@ -52,7 +49,6 @@ def features(m, subsample=1.0, seed=0):
         for t in ids:
             nq += 1
             if t < 0: continue
-            if subsample < 1 and rng.random() > subsample: continue
             q = known[known != t]
             if len(q) == 0:
                 base.append(False); continue
@@ -95,10 +91,8 @@ def hr3(ranker, F, y, groups, nq):
 name = sys.argv[1] if len(sys.argv) > 1 else 'val'
 if name == 'val':
     train_months = [('2011-08-01', '2011-09-01'), ('2011-09-01', '2011-10-01')]
-    target = ('2011-10-01', '2011-11-01')
 else:
     train_months = [('2011-08-01', '2011-09-01'), ('2011-09-01', '2011-10-01'), ('2011-10-01', '2011-11-01')]
-    target = ('2011-11-01', '2100-01-01')
 Fs = []; ys = []; gs = []
 for a, b in train_months:
     t0 = time.time(); m = month_model(a, b)
@@ -106,7 +100,7 @@ for a, b in train_months:
     print('train month', a, 'queries', len(g), 'base HR@3', base.sum() / nq, f'{time.time()-t0:.0f}s', flush=True)
     Fs.append(F); ys.append(y); gs.append(g)
 F = np.vstack(Fs); y = np.concatenate(ys); g = np.concatenate(gs)
-m = month_model(*target)
+m = month_model(*SPLITS[name])
 Ft, yt, gt, base, nq = features(m)
 print(name, 'base HR@3', base.sum() / nq, 'in top', yt.sum() / nq, flush=True)
 for leaves, trees, lr in [(15, 200, 0.05), (31, 400, 0.03), (7, 300, 0.05)]:

@@ -13,12 +13,10 @@ from lib import *
 name = sys.argv[1]
 d = load(name)
 X, idx, bte, tr = d['X'], d['idx'], d['bte'], d['tr']
-age = (tr.ts.max() - tr.ts).dt.total_seconds().values / 86400
 for spec in sys.argv[2:]:
     kind, hl, lam = ([''] + spec.split(':'))[-3:]
     hl, lam = float(hl), float(lam)
-    w = 0.5 ** (age / hl) if hl > 0 else np.ones(len(age))
-    G = (X.T @ (sp.diags(w) @ X)).toarray()
+    w, G = recency_gram(X, tr, tr.ts.max(), hl)
     if kind.startswith('dense'):
         P = np.linalg.inv(G + lam * np.eye(G.shape[0]))
         B = -P / np.diag(P); np.fill_diagonal(B, 0)

@@ -7,7 +7,6 @@ or no customer id at all ('none'); orders of <= 50 or > 50 SKUs.
 """
 import sys; sys.path.insert(0, __import__('os').path.dirname(__file__))
 from lib import *
-SPLITS = {'val': ('2011-10-01', '2011-11-01'), 'test': ('2011-11-01', '2100-01-01')}
 name = sys.argv[1] if len(sys.argv) > 1 else 'val'
 a, b = (pd.Timestamp(x) for x in SPLITS[name])
 d = load(name); B, idx, bte = d['B'], d['idx'], d['bte']
@@ -15,8 +14,10 @@ hist = df[df.ts < a].dropna(subset=['CustomerID']).groupby('CustomerID').StockCo
 te = df[(df.ts >= a) & (df.ts < b)]
 cust = te.groupby('InvoiceNo').CustomerID.first()
 per = evaluate_fast(B, idx, bte)[3]
+invoices = te.groupby('InvoiceNo').StockCode.apply(lambda s: sorted(set(s)))
+assert list(invoices) == bte, 'test baskets in the order split() lists them'
 i = 0; stats = {}
-for inv, basket in zip(te.groupby('InvoiceNo').StockCode.apply(lambda s: sorted(set(s))).index, bte):
+for inv, basket in zip(invoices.index, bte):
     if len(basket) < 2: continue
     c = cust[inv]; h = hist.get(c, set()) if isinstance(c, str) else None
     for t in basket:
